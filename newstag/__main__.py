@@ -1,0 +1,3 @@
+from newstag.cli import main
+
+main()

@@ -1,0 +1,175 @@
+"""The ``newstag`` command line."""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from newstag.model.store import DEFAULT_MODEL_PATH, ModelFileError, ModelVersionWarning, load_model
+
+
+def _warn_to_stderr(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"warning: {message}", err=True)
+
+
+def _load(model_path):
+    warnings.showwarning = _warn_to_stderr
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", ModelVersionWarning)
+            return load_model(model_path)
+    except ModelFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def read_text_file(path) -> str:
+    """Return the text of ``path`` ('-' for standard input): UTF-8 (BOM allowed), else
+    GB18030; raises ``click.ClickException`` naming the file when neither decodes."""
+    data = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
+    name = "standard input" if str(path) == "-" else str(path)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise click.ClickException(f"{name}: not UTF-8 or GB18030 text")
+
+
+model_option = click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Model file (default: the shipped model, {DEFAULT_MODEL_PATH.name}).",
+)
+
+
+@click.group()
+@click.version_option(package_name="newstag")
+def main():
+    """Tag Chinese local news with the topics 供热, 人大, 文旅, 巡察."""
+
+
+@main.command()
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("labels.csv"),
+              show_default=True, help="Hand-labelled paragraphs; topics.csv must sit beside it.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the model (default: the shipped model's path).")
+@click.option("--force", is_flag=True, help="Replace the existing model even if the new one scores lower.")
+def train(labels_path, out_path, force):
+    """Validate labels.csv, cross-validate, and write a new model.
+
+    \b
+    Example:
+        newstag train --labels labels.csv --out /tmp/new.joblib
+    """
+    from newstag.training.labels import LabelsError
+    from newstag.training.train import RefusedError, train as run_train
+
+    out_path = out_path or DEFAULT_MODEL_PATH
+    try:
+        report = run_train(labels_path, out_path, force=force)
+    except LabelsError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s) in the labels; no model written")
+    except RefusedError as exc:
+        raise click.ClickException(str(exc))
+    for w in report.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(report.text())
+    m = report.meta
+    click.echo(
+        f"\nTrained on {m['n_paragraphs']} paragraphs in {m['n_articles']} articles in {report.seconds:.1f} s; "
+        f"wrote {report.written} (version {m['version']})"
+    )
+
+
+def _classify_jsonl(model, stream_in, stream_out) -> int:
+    """Tag JSON lines from ``stream_in``; return the number of malformed lines."""
+    failed = 0
+    for lineno, line in enumerate(stream_in, start=1):
+        if not line.strip():
+            continue
+        ident = lineno
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("line is not a JSON object")
+            ident = obj.get("id", lineno)
+            text = obj.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError("field 'text' is missing, empty or not a string")
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            failed += 1
+            out = {"id": ident, "line": lineno, "error": str(exc)}
+        else:
+            r = model.tag_article(text, evidence=False)
+            out = {"id": ident, "labels": r["labels"], "scores": r["scores"]}
+        stream_out.write(json.dumps(out, ensure_ascii=False) + "\n")
+        stream_out.flush()
+    return failed
+
+
+@main.command()
+@click.argument("file", default="-", type=click.Path(allow_dash=True, dir_okay=False))
+@click.option("--jsonl", is_flag=True, help='Read {"id", "text"} JSON lines on standard input; write one result line each.')
+@model_option
+def classify(file, jsonl, model_path):
+    """Tag one article (a headline line, then its paragraphs) and print JSON.
+
+    \b
+    Examples:
+        newstag classify article.txt
+        cat articles.jsonl | newstag classify --jsonl
+    """
+    model = _load(model_path)
+    if jsonl:
+        stdin = click.get_text_stream("stdin", encoding="utf-8", errors="replace")
+        failed = _classify_jsonl(model, stdin, click.get_text_stream("stdout", encoding="utf-8"))
+        if failed:
+            click.echo(f"{failed} malformed line(s); see their error lines", err=True)
+            sys.exit(1)
+        return
+    text = read_text_file(file)
+    if not text.strip():
+        raise click.ClickException(f"{'standard input' if file == '-' else file}: no text to classify")
+    result = model.tag_article(text)
+    result["model"] = model.meta_.get("version")
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.option("--set", "set_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Evaluation set (JSON lines; default: tests/data/eval_articles.jsonl of the checkout).")
+@click.option("--show-errors", is_flag=True, help="List the articles the model gets wrong.")
+@model_option
+def evaluate(set_path, show_errors, model_path):
+    """Measure a model on the article-level evaluation set.
+
+    \b
+    Example:
+        newstag evaluate --model /tmp/new.joblib --show-errors
+    """
+    from newstag.training.evaluate import EVAL_SET, evaluate_model, read_eval_set
+    from newstag.training.metrics import format_table
+
+    model = _load(model_path)
+    path = set_path or EVAL_SET
+    if not Path(path).is_file():
+        raise click.ClickException(f"{path}: no evaluation set (give one with --set)")
+    try:
+        articles = read_eval_set(path, model.topics)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    metrics, results = evaluate_model(model, articles)
+    by_kind = metrics.pop("by_kind")
+    click.echo(format_table(metrics, f"Evaluation set {path} ({len(articles)} articles), model {model.meta_.get('version')}"))
+    click.echo("Exact match by kind: " + ", ".join(f"{k} {v['exact']}/{v['articles']}" for k, v in by_kind.items()))
+    if show_errors:
+        for a, r in zip(articles, results):
+            if sorted(a.labels) != sorted(r["labels"]):
+                click.echo(f"  {a.id} [{a.kind}] {a.title}: true {a.labels} got {r['labels']} {r['scores']}")

@@ -1,0 +1,1 @@
+"""The Flask service (issue: the /classify service). Not built yet."""

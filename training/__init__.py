@@ -1,0 +1,1 @@
+"""Retraining and evaluation: reading labels.csv, cross-validation, thresholds, metrics."""
