@@ -18,7 +18,8 @@ _JUMP_MARK = re.compile(r"\((?:上|下)(?:接|转)第?[\d一二三四五六七�
 _LEAD_CREDIT = re.compile(
     r"^(?:本报讯|本报[^\s(]{0,6}电|新华社[^\s(]{0,8}电)\s*\((?:[^()]{0,40})\)"
 )
-_TAIL_CREDIT = re.compile(r"\((?:记者|通讯员|实习记者)?\s?[\u4e00-\u9fff·\s]{2,12}\)$")
+# a credit in brackets that closes a paragraph after its last sentence, or stands alone
+_TAIL_CREDIT = re.compile(r"(?:(?<=[。!?”\"])|^)\((?:记者|通讯员|实习记者)?\s?[\u4e00-\u9fff·\s]{2,10}\)$")
 _SPACE = re.compile(r"\s+")
 
 

@@ -21,7 +21,7 @@ USER_DICT = Path(__file__).with_name("userdict.txt")
 _tokenizer: jieba.Tokenizer | None = None
 _lock = threading.Lock()
 _SKIP = re.compile(r"^[\s\W_]+$")
-_DIGITS = re.compile(r"^[\d.,%]+$")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -59,9 +59,5 @@ def tokenize(text: str) -> list[str]:
     Punctuation and whitespace tokens are dropped; numbers become ``"0"`` so that
     figures do not become features; single-character words are kept.
     """
-    out = []
-    for tok in get_tokenizer().lcut(text, HMM=False):
-        if _SKIP.match(tok):
-            continue
-        out.append("0" if _DIGITS.match(tok) else tok)
-    return out
+    text = _NUMBER.sub("0", text)
+    return [tok for tok in get_tokenizer().lcut(text, HMM=False) if not _SKIP.match(tok)]
