@@ -25,23 +25,22 @@ GRID = {
 
 
 def run(labels_path, params):
-    import numpy as np
-
-    from newstag.model.classifier import COMBINE_METHODS, TopicModel
+    from newstag.model.classifier import TopicModel
     from newstag.training.evaluate import evaluate_model, read_eval_set
     from newstag.training.labels import read_labels
     from newstag.training.train import evaluate_cv
 
     labelset = read_labels(labels_path)
-    out = []
     articles = read_eval_set(topics=labelset.topic_names)
-    for combine in COMBINE_METHODS:
-        p = dict(params, combine=combine, min_df=1, random_state=0)
-        thr, pthr, para_m, art_m, _ = evaluate_cv(labelset, p)
-        model = TopicModel(labelset.topic_names, thresholds=thr, paragraph_thresholds=pthr, **p).fit(labelset.texts, labelset.Y)
+    p = dict(params, min_df=1, random_state=0)
+    cv = evaluate_cv(labelset, dict(p, combine="whole"))
+    model = TopicModel(labelset.topic_names, **p).fit(labelset.texts, labelset.Y)
+    out = []
+    for combine, figures in cv["by_combine"].items():
+        model.combine, model.thresholds = combine, figures["thresholds"]
         eval_m, _ = evaluate_model(model, articles)
-        out.append({"params": {k: v for k, v in p.items()}, "cv_paragraph_f1": para_m["macro"]["f1"],
-                    "cv_article_f1": art_m["macro"]["f1"], "eval_f1": eval_m["macro"]["f1"]})
+        out.append({"params": dict(p, combine=combine), "cv_paragraph_f1": cv["paragraph_metrics"]["macro"]["f1"],
+                    "cv_article_f1": figures["metrics"]["macro"]["f1"], "eval_f1": eval_m["macro"]["f1"]})
     return out
 
 

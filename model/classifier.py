@@ -180,9 +180,13 @@ class TopicModel:
         Returns one dict per text: ``labels`` (topics over their threshold, best
         first), ``scores`` (topic -> probability) and, with ``evidence``, ``evidence``
         (topic -> the paragraphs that carried it and the terms that weighed most)."""
+        return self.tag_split([split_paragraphs(t, title_first) for t in texts], evidence, n_terms)
+
+    def tag_split(self, split, evidence=True, n_terms=6):
+        """Tag articles already split as ``(title, paragraphs)`` pairs of normalised
+        text (``title`` may be empty).  Returns the dicts described in ``tag_articles``."""
         self._check_fitted()
-        split = [split_paragraphs(t, title_first) for t in texts]
-        groups = [[title] + paras if title else paras for title, paras in split]
+        groups = [[title] + list(paras) if title else list(paras) for title, paras in split]
         per_article, whole, X_para = self.score_groups(groups)
         thr = self._threshold_vector("article")
         pthr = self._threshold_vector("paragraph")

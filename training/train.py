@@ -18,12 +18,12 @@ from .metrics import best_thresholds, format_table, per_topic
 
 #: The parameters of the shipped model, chosen by the comparison in README ("How the model was chosen").
 DEFAULT_PARAMS = {
-    "word_ngram_range": (1, 2),
-    "char_ngram_range": None,
+    "word_ngram_range": (1, 1),
+    "char_ngram_range": (1, 2),
     "min_df": 1,
-    "C": 10.0,
+    "C": 30.0,
     "class_weight": "balanced",
-    "combine": "blend",
+    "combine": "whole",
     "random_state": 0,
 }
 CV_FOLDS = 5
@@ -73,9 +73,10 @@ def check_enough(labelset, n_splits):
         raise LabelsError(problems)
 
 
-def evaluate_cv(labelset, params, n_splits=CV_FOLDS):
-    """Return ``(thresholds, paragraph_thresholds, paragraph_metrics, article_metrics,
-    combine_metrics)`` from grouped cross-validation of ``params`` on ``labelset``.
+def evaluate_cv(labelset, params, n_splits=CV_FOLDS) -> dict:
+    """Return the grouped cross-validation figures of ``params`` on ``labelset``:
+    ``{"paragraph_thresholds", "paragraph_metrics", "by_combine": {method:
+    {"thresholds", "metrics"}}}``, every combine method measured in the same folds.
 
     Thresholds are chosen on the out-of-fold scores, and the metrics are measured on
     the same scores, so they lean optimistic; the evaluation set in tests/ is the
@@ -84,16 +85,19 @@ def evaluate_cv(labelset, params, n_splits=CV_FOLDS):
     cv = cross_validate(labelset, params, n_splits)
     pthr = best_thresholds(cv.paragraph_scores, cv.paragraph_truth, topics)
     pvec = np.array([pthr[t] for t in topics])
-    para_metrics = per_topic(cv.paragraph_truth, cv.paragraph_scores >= pvec, topics)
-    combine_metrics = {}
+    by_combine = {}
     for method in COMBINE_METHODS:
         thr = best_thresholds(cv.article_scores[method], cv.article_truth, topics)
         tvec = np.array([thr[t] for t in topics])
-        m = per_topic(cv.article_truth, cv.article_scores[method] >= tvec, topics)
-        combine_metrics[method] = m["macro"]["f1"]
-        if method == params["combine"]:
-            thresholds, art_metrics = thr, m
-    return thresholds, pthr, para_metrics, art_metrics, combine_metrics
+        by_combine[method] = {
+            "thresholds": thr,
+            "metrics": per_topic(cv.article_truth, cv.article_scores[method] >= tvec, topics),
+        }
+    return {
+        "paragraph_thresholds": pthr,
+        "paragraph_metrics": per_topic(cv.paragraph_truth, cv.paragraph_scores >= pvec, topics),
+        "by_combine": by_combine,
+    }
 
 
 def train(labels_path, out_path, force=False, params=None, now=None) -> TrainReport:
@@ -108,7 +112,11 @@ def train(labels_path, out_path, force=False, params=None, now=None) -> TrainRep
     labelset = read_labels(labels_path)
     topics = labelset.topic_names
     check_enough(labelset, CV_FOLDS)
-    thresholds, pthr, para_m, art_m, combine_m = evaluate_cv(labelset, params)
+    cv = evaluate_cv(labelset, params)
+    pthr, para_m = cv["paragraph_thresholds"], cv["paragraph_metrics"]
+    thresholds = cv["by_combine"][params["combine"]]["thresholds"]
+    art_m = cv["by_combine"][params["combine"]]["metrics"]
+    combine_m = {m: v["metrics"]["macro"]["f1"] for m, v in cv["by_combine"].items()}
     model = TopicModel(
         topics,
         display_names=labelset.display_names,

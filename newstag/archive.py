@@ -1,0 +1,676 @@
+"""Batch tagging of a page archive, the machinery behind ``newstag tag``.
+
+Data flow::
+
+    PATH arguments -> find_files (sorted walk, *.txt) -> tag_in_order (worker pool,
+    results kept in file order) -> an output (stdout, or a resumable file) + Progress
+    + Summary
+
+Each worker process holds the model once (``init_worker``) and turns one file into
+its finished output bytes (``tag_file``): read, decode (UTF-8, UTF-8 with BOM,
+GB18030; CRLF or LF), split into articles, tag, serialise as JSON lines or CSV rows.
+The main process only writes those bytes, in file order.  At most ``4 x workers``
+files are in flight, so memory does not grow with the archive.
+
+Resuming an interrupted run (``-o OUT``)
+----------------------------------------
+While the run goes on, records are written to ``OUT.part`` and a journal of finished
+files to ``OUT.progress``; ``OUT`` itself appears only when the run has finished
+(``OUT.part`` is renamed to it and the journal removed), so a file named ``OUT`` is
+always complete.
+
+* ``OUT.progress`` starts with one header line, written atomically (temporary file,
+  fsync, rename): the PATH arguments (as given and absolute), the working folder, the
+  output format, the SHA-256 of the model file, and the byte length of the preamble
+  (empty for JSON lines; BOM and header row for CSV).
+* For each file, in file order: all its records are appended to ``OUT.part`` in one
+  write, then flushed and fsync'ed; only then one line is appended to the journal
+  (flush, fsync): ``{"file", "size", "mtime_ns", "end", "articles", "topics"}`` where
+  ``end`` is the length of ``OUT.part`` after that file.  Failed files are not
+  journaled, so a re-run tries them again.
+* On start, if the journal exists: its header must match this run (same inputs, format
+  and model), otherwise the run is refused and ``--restart`` is the way to discard it.
+  Journal lines are read up to the first one that is torn (no newline, not JSON, an
+  ``end`` beyond ``OUT.part``); the journal is cut back to that point and ``OUT.part``
+  is truncated to the last good ``end``.  Whatever a crash left after that boundary
+  (records of a file whose journal line never made it, a torn last line) is dropped,
+  and that file is tagged again.  Files named in the journal are skipped.
+
+So whatever stops the run (Ctrl-C, ``kill -9``, a power cut between any two system
+calls), re-running the same command carries on: every article is written exactly once
+and no line is torn.  A file already tagged that has changed since (size or mtime) is
+kept as tagged and a warning names it.  ``OUT`` existing without a journal (a finished
+run, or some other file) is refused unless ``--restart``; with ``--restart`` the old
+``OUT`` is only replaced when the new run finishes.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import signal
+import stat
+import sys
+import time
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+JOURNAL_VERSION = 1
+WINDOW_PER_WORKER = 4
+
+# ---------------------------------------------------------------------------
+# Finding the files
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to tag: ``name`` is the path as found (what the records carry), ``path``
+    where to read it; ``error`` is set when the PATH argument itself is unusable."""
+
+    name: str
+    path: str
+    error: str | None = None
+
+
+def _is_page(filename: str) -> bool:
+    return filename.lower().endswith(".txt")
+
+
+def find_files(paths: Iterable[str]) -> Iterator[Source]:
+    """Yield the files named by ``paths``, in order: a file as given (whatever its
+    suffix); a folder's ``*.txt`` files recursively, sorted by path (folders walked in
+    name order, a folder's own files before its subfolders).  A path that does not
+    exist is yielded with an ``error``.  Each file is yielded once."""
+    seen = set()
+    for arg in paths:
+        if os.path.isdir(arg):
+            for folder, dirs, files in os.walk(arg, onerror=None):
+                dirs.sort()
+                for filename in sorted(f for f in files if _is_page(f)):
+                    name = os.path.join(folder, filename)
+                    if name not in seen:
+                        seen.add(name)
+                        yield Source(name, name)
+        elif os.path.lexists(arg):
+            if arg not in seen:
+                seen.add(arg)
+                yield Source(arg, arg)
+        else:
+            yield Source(arg, arg, "no such file or folder")
+
+
+def count_files(paths: Iterable[str]) -> tuple[int, int]:
+    """Return ``(files, bytes)`` that ``find_files(paths)`` will yield (for the progress
+    bar's totals); unreadable sizes count as 0."""
+    n = size = 0
+    for src in find_files(paths):
+        n += 1
+        try:
+            size += os.stat(src.path).st_size
+        except OSError:
+            pass
+    return n, size
+
+
+# ---------------------------------------------------------------------------
+# Output formats
+
+
+class JsonlFormat:
+    """One JSON object per line, UTF-8, the Chinese as is."""
+
+    name = "jsonl"
+
+    def preamble(self) -> bytes:
+        """Return the bytes that open the output (none for JSON lines)."""
+        return b""
+
+    def encode(self, records: list) -> bytes:
+        """Return ``records`` as UTF-8 JSON lines."""
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+
+
+class CsvFormat:
+    """CSV for spreadsheets: UTF-8 with a BOM (so Excel reads the Chinese), CRLF rows.
+
+    Columns: file, index, title, first_line, last_line, labels (topic names joined
+    with ``;``), chars, then one ``score_<topic>`` column per topic in model order."""
+
+    name = "csv"
+
+    def __init__(self, topics):
+        self.topics = list(topics)
+
+    def header(self) -> list:
+        """Return the column names."""
+        return ["file", "index", "title", "first_line", "last_line", "labels", "chars"] + [
+            f"score_{t}" for t in self.topics
+        ]
+
+    def _rows(self, rows) -> bytes:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\r\n").writerows(rows)
+        return buf.getvalue().encode("utf-8")
+
+    def preamble(self) -> bytes:
+        """Return the BOM and the header row."""
+        return "\ufeff".encode("utf-8") + self._rows([self.header()])
+
+    def encode(self, records: list) -> bytes:
+        """Return ``records`` as CSV rows (UTF-8, no BOM)."""
+        return self._rows(
+            [r["file"], r["index"], r["title"], r["lines"][0], r["lines"][1], ";".join(r["labels"]), r["chars"]]
+            + [r["scores"].get(t, "") for t in self.topics]
+            for r in records
+        )
+
+
+def make_format(name: str, topics):
+    """Return the format object for ``name`` (``"jsonl"`` or ``"csv"``)."""
+    if name == "jsonl":
+        return JsonlFormat()
+    if name == "csv":
+        return CsvFormat(topics)
+    raise ValueError(f"unknown format {name!r}")
+
+
+# ---------------------------------------------------------------------------
+# Tagging one file (in a worker process, or in this one with --workers 1)
+
+
+@dataclass
+class FileResult:
+    """What became of one file: its output bytes and counts, or ``error`` (the reason
+    it failed).  ``size`` and ``mtime_ns`` are as read, for the resume journal."""
+
+    name: str
+    size: int = 0
+    mtime_ns: int = 0
+    data: bytes = b""
+    articles: int = 0
+    untagged: int = 0
+    topics: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+_worker: dict = {}
+
+
+def init_worker(model_path, format_name: str, ignore_sigint: bool = True) -> None:
+    """Prepare this process to tag files: load the model at ``model_path`` (once; a
+    model inherited from the parent through fork is reused), warm up the segmenter,
+    and (in pool workers) leave Ctrl-C to the main process."""
+    if ignore_sigint:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _worker.get("model_path") != model_path or "model" not in _worker:
+        from newstag.model.store import load_model
+
+        _worker["model"] = load_model(model_path)
+        _worker["model_path"] = model_path
+    _worker["format"] = make_format(format_name, _worker["model"].topics)
+    from newstag.model.segment import get_tokenizer
+
+    get_tokenizer()
+
+
+def set_worker_model(model, model_path, format_name: str) -> None:
+    """Give this process an already loaded model (the main process does this, so
+    forked workers inherit it instead of loading it again)."""
+    _worker["model"] = model
+    _worker["model_path"] = model_path
+    _worker["format"] = make_format(format_name, model.topics)
+
+
+def read_page(path: str) -> tuple[str, int, int]:
+    """Return ``(text, size, mtime_ns)`` of the page file at ``path``; raises
+    ``ValueError`` with the reason when it cannot be tagged (unreadable, empty, not
+    UTF-8/GB18030 text)."""
+    from newstag.model.pages import decode_page
+
+    try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise ValueError("is a folder, not a page file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not a regular file")
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ValueError(f"unreadable: {exc.strerror or exc}") from None
+    if not data:
+        raise ValueError("empty file")
+    try:
+        text = decode_page(data)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"undecodable: {exc.reason}") from None
+    if not text.strip():
+        raise ValueError("empty file (only blank lines)")
+    return text, st.st_size, st.st_mtime_ns
+
+
+def tag_file(source: Source) -> FileResult:
+    """Return the ``FileResult`` of one file: its records serialised in this process's
+    format, or the reason it failed.  Never raises for a bad file."""
+    if source.error:
+        return FileResult(source.name, error=source.error)
+    from newstag.model.tagging import tag_page
+
+    try:
+        text, size, mtime_ns = read_page(source.path)
+    except ValueError as exc:
+        return FileResult(source.name, error=str(exc))
+    try:
+        records = tag_page(_worker["model"], text, source.name)
+    except Exception as exc:  # a bug on one odd page must not stop the archive
+        return FileResult(source.name, size, mtime_ns, error=f"internal error: {type(exc).__name__}: {exc}")
+    topics = Counter(label for r in records for label in r["labels"])
+    return FileResult(
+        source.name,
+        size,
+        mtime_ns,
+        data=_worker["format"].encode(records),
+        articles=len(records),
+        untagged=sum(1 for r in records if not r["labels"]),
+        topics=dict(topics),
+    )
+
+
+def tag_in_order(sources: Iterable[Source], workers: int, model_path, format_name: str) -> Iterator[FileResult]:
+    """Yield the ``FileResult`` of each source, in the order of ``sources``.
+
+    ``workers == 1`` tags in this process (its model must be set with
+    ``set_worker_model``); otherwise a pool of ``workers`` processes, each with the
+    model loaded once, works through a window of at most ``4 x workers`` files."""
+    if workers <= 1:
+        for src in sources:
+            yield tag_file(src)
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(model_path, format_name))
+    window = deque()
+    try:
+        for src in sources:
+            window.append(pool.submit(tag_file, src))
+            if len(window) >= workers * WINDOW_PER_WORKER:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    finally:
+        # on an interrupt: drop what is queued, let running files end, do not wait
+        pool.shutdown(wait=not window, cancel_futures=True)
+
+
+# ---------------------------------------------------------------------------
+# Writing: standard output, or a resumable file
+
+
+class StreamOutput:
+    """Records to a binary stream (standard output); nothing to resume."""
+
+    resumed_files = 0
+    resumed_articles = 0
+    resumed_untagged = 0
+    resumed_topics: dict = {}
+
+    def __init__(self, stream, fmt):
+        self.stream = stream
+        self.fmt = fmt
+        self.done: set = set()
+
+    def start(self) -> None:
+        """Write the preamble."""
+        self.stream.write(self.fmt.preamble())
+        self.stream.flush()
+
+    def append(self, result: FileResult) -> None:
+        """Write one file's records."""
+        self.stream.write(result.data)
+        self.stream.flush()
+
+    def finish(self) -> None:
+        """Nothing to do: the stream was written as the run went."""
+
+    def close(self) -> None:
+        """Nothing to close (the stream is not ours)."""
+
+
+class ResumeError(Exception):
+    """The output cannot be started or resumed; the message says why and what to do."""
+
+
+def model_fingerprint(path) -> str:
+    """Return the SHA-256 of the model file at ``path`` (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename or creation in ``path``'s folder durable (where the OS allows)."""
+    try:
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: temporary file, fsync, rename, fsync folder."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path)
+
+
+def read_journal(path: Path) -> tuple[dict | None, list]:
+    """Return ``(header, entries)`` of the journal at ``path``: the header dict (None
+    when the journal is missing or its header unreadable) and the file entries up to
+    the first torn or invalid line, each as ``(entry, offset)`` where ``offset`` is
+    the journal's length up to and including that entry's line."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, []
+    lines = raw.split(b"\n")
+    if len(lines) < 2:  # no complete header line
+        return None, []
+    try:
+        header = json.loads(lines[0])
+    except ValueError:
+        return None, []
+    if not isinstance(header, dict):
+        return None, []
+    offset = len(lines[0]) + 1
+    entries = []
+    for line in lines[1:-1]:  # the last piece has no newline after it: torn or empty
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            break
+        if not isinstance(entry, dict) or not isinstance(entry.get("end"), int) or "file" not in entry:
+            break
+        offset += len(line) + 1
+        entries.append((entry, offset))
+    return header, entries
+
+
+def _truncate(path: Path, size: int) -> None:
+    """Cut the file at ``path`` to ``size`` bytes, durably."""
+    with open(path, "r+b") as fh:
+        fh.truncate(size)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+class ResumableOutput:
+    """Records to ``OUT.part`` with a journal ``OUT.progress``; ``finish`` renames the
+    part to ``OUT``.  See the module docstring for the protocol."""
+
+    def __init__(self, out: Path, fmt, signature: dict, restart: bool = False):
+        self.out = Path(out)
+        self.part = self.out.with_name(self.out.name + ".part")
+        self.journal = self.out.with_name(self.out.name + ".progress")
+        self.fmt = fmt
+        self.signature = dict(signature, format=fmt.name)
+        self.restart = restart
+        self.done: dict = {}  # file name -> (size, mtime_ns) of files already written
+        self.resumed_files = 0
+        self.resumed_articles = 0
+        self.resumed_untagged = 0
+        self.resumed_topics: Counter = Counter()
+        self._part_fh = None
+        self._journal_fh = None
+
+    # -- starting ---------------------------------------------------------
+    def start(self) -> None:
+        """Open the output: resume the interrupted run in ``OUT.part`` when its journal
+        matches this run, or start a new one.  Raises ``ResumeError`` when neither is
+        safe (another run's journal, an ``OUT`` that exists, inconsistent files)."""
+        if self.restart:
+            for p in (self.part, self.journal):
+                p.unlink(missing_ok=True)
+        header, entries = read_journal(self.journal)
+        if header is None:
+            self._check_fresh_start()
+            self._start_new()
+        else:
+            self._check_same_run(header)
+            self._resume(header, entries)
+        self._part_fh = open(self.part, "ab")
+        self._journal_fh = open(self.journal, "ab")
+
+    def _check_fresh_start(self) -> None:
+        if self.journal.exists():
+            raise ResumeError(
+                f"{self.journal} is not a journal this version can read; "
+                f"use --restart to discard it and {self.part}, and start over"
+            )
+        if self.out.exists():
+            raise ResumeError(
+                f"{self.out} already exists (a finished run, or another file); "
+                "use --restart to replace it when this run finishes, or choose another -o"
+            )
+        if self.part.exists():
+            raise ResumeError(
+                f"{self.part} exists without its journal {self.journal.name}, so it cannot be resumed; "
+                "use --restart to discard it and start over"
+            )
+
+    def _check_same_run(self, header: dict) -> None:
+        if header.get("journal") != JOURNAL_VERSION:
+            raise ResumeError(f"{self.journal} was written by another version of newstag; use --restart")
+        differs = [k for k in ("paths", "abs_paths", "format", "model_sha256") if header.get(k) != self.signature.get(k)]
+        if differs:
+            what = {
+                "paths": "PATH arguments",
+                "abs_paths": "PATH arguments (absolute)",
+                "format": "format",
+                "model_sha256": "model",
+            }
+            then = " ".join(header.get("paths", [])) + f" --format {header.get('format')}"
+            raise ResumeError(
+                f"{self.part} holds an interrupted run with other {', '.join(what[k] for k in differs)} "
+                f"(it was: newstag tag {then} -o {self.out}). Re-run that command to finish it, "
+                "or add --restart to discard it and start this one."
+            )
+
+    def _start_new(self) -> None:
+        preamble = self.fmt.preamble()
+        header = dict(self.signature, journal=JOURNAL_VERSION, preamble_end=len(preamble))
+        _write_atomically(self.journal, json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n")
+        _write_atomically(self.part, preamble)
+
+    def _resume(self, header: dict, entries: list) -> None:
+        header_len = len(self.journal.read_bytes().split(b"\n", 1)[0]) + 1
+        try:
+            part_size = self.part.stat().st_size
+        except FileNotFoundError:
+            part_size = None
+        if part_size is None and entries:
+            raise ResumeError(
+                f"{self.part} is missing but {self.journal.name} lists finished files; "
+                "use --restart to start over"
+            )
+        # an entry whose records did not all reach the part (cannot happen when the OS
+        # honours fsync: the part is synced first) is dropped like a torn line
+        while entries and entries[-1][0]["end"] > part_size:
+            entries.pop()
+        if not entries:  # nothing finished yet: begin the part again
+            _truncate(self.journal, header_len)
+            _write_atomically(self.part, self.fmt.preamble())
+            return
+        last, journal_end = entries[-1]
+        _truncate(self.journal, journal_end)
+        _truncate(self.part, last["end"])
+        for entry, _ in entries:
+            self.done[entry["file"]] = (entry.get("size"), entry.get("mtime_ns"))
+            self.resumed_articles += entry.get("articles", 0)
+            self.resumed_untagged += entry.get("untagged", 0)
+            self.resumed_topics.update(entry.get("topics", {}))
+        self.resumed_files = len(entries)
+
+    # -- writing ----------------------------------------------------------
+    def append(self, result: FileResult) -> None:
+        """Append one file's records to the part, make them durable, then journal it."""
+        self._part_fh.write(result.data)
+        self._part_fh.flush()
+        os.fsync(self._part_fh.fileno())
+        entry = {
+            "file": result.name,
+            "size": result.size,
+            "mtime_ns": result.mtime_ns,
+            "end": self._part_fh.tell(),
+            "articles": result.articles,
+            "untagged": result.untagged,
+            "topics": result.topics,
+        }
+        self._journal_fh.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
+        self._journal_fh.flush()
+        os.fsync(self._journal_fh.fileno())
+
+    def finish(self) -> None:
+        """Make the output final: rename ``OUT.part`` to ``OUT`` and remove the journal."""
+        self.close()
+        os.replace(self.part, self.out)
+        _fsync_dir(self.out)
+        self.journal.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Close the files (the run can be resumed later)."""
+        for fh in (self._part_fh, self._journal_fh):
+            if fh is not None and not fh.closed:
+                fh.close()
+
+
+# ---------------------------------------------------------------------------
+# Progress and summary
+
+
+class Progress:
+    """A one-line progress display on a terminal: files, articles, MB/s.  Disabled
+    (every method a no-op) when ``enabled`` is false."""
+
+    def __init__(self, stream, enabled: bool, total_files: int = 0, total_bytes: int = 0):
+        self.stream = stream
+        self.enabled = enabled
+        self.total_files = total_files
+        self.total_bytes = total_bytes
+        self.files = self.articles = self.bytes = 0
+        self.started = time.monotonic()
+        self._last = 0.0
+        self._shown = False
+
+    def update(self, result: FileResult) -> None:
+        """Count one more file and redraw (at most ten times a second)."""
+        self.files += 1
+        self.articles += result.articles
+        self.bytes += result.size
+        now = time.monotonic()
+        if self.enabled and (now - self._last >= 0.1 or self.files == self.total_files):
+            self._last = now
+            self._draw(now)
+
+    def line(self, now: float | None = None) -> str:
+        """Return the progress line's text."""
+        elapsed = max((now or time.monotonic()) - self.started, 1e-9)
+        frac = self.files / self.total_files if self.total_files else 0.0
+        width = 24
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        return (
+            f"[{bar}] {self.files}/{self.total_files} files  {self.articles} articles  "
+            f"{self.bytes / 1e6 / elapsed:.2f} MB/s"
+        )
+
+    def _draw(self, now: float) -> None:
+        self.stream.write("\r\x1b[K" + self.line(now))
+        self.stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        """Erase the bar (before a message is printed, and at the end)."""
+        if self.enabled and self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+
+@dataclass
+class Summary:
+    """Totals of a run, for the closing summary."""
+
+    display: dict  # topic -> display name
+    files: int = 0
+    articles: int = 0
+    bytes: int = 0
+    topics: Counter = field(default_factory=Counter)
+    untagged: int = 0
+    failures: list = field(default_factory=list)  # (name, reason)
+    resumed_files: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def add(self, result: FileResult) -> None:
+        """Count one file's result."""
+        if result.error:
+            self.failures.append((result.name, result.error))
+            return
+        self.files += 1
+        self.articles += result.articles
+        self.untagged += result.untagged
+        self.bytes += result.size
+        self.topics.update(result.topics)
+
+    def add_resumed(self, output) -> None:
+        """Count what an interrupted earlier run already wrote to ``output``."""
+        self.resumed_files = output.resumed_files
+        self.files += output.resumed_files
+        self.articles += output.resumed_articles
+        self.untagged += output.resumed_untagged
+        self.topics.update(output.resumed_topics)
+
+    def text(self, interrupted: bool = False) -> str:
+        """Return the closing summary (several lines)."""
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        done = self.files - self.resumed_files
+        head = f"{self.files} file(s) tagged"
+        if self.resumed_files:
+            head += f" ({self.resumed_files} by the interrupted run, {done} now)"
+        head += f", {len(self.failures)} failed; {self.articles} article(s)"
+        lines = [
+            ("interrupted: " if interrupted else "done: ") + head,
+            f"read {self.bytes / 1e6:.1f} MB in {elapsed:.1f} s ({self.bytes / 1e6 / elapsed:.2f} MB/s)",
+            "articles per topic: "
+            + ", ".join(f"{self.display.get(t, t)} ({t}) {self.topics.get(t, 0)}" for t in self.display)
+            + f", no topic {self.untagged}",
+        ]
+        if self.failures:
+            lines.append(f"failed files ({len(self.failures)}):")
+            lines += [f"  {name}: {reason}" for name, reason in self.failures]
+        return "\n".join(lines)
+
+
+def default_workers() -> int:
+    """Return the default number of worker processes: the machine's cores."""
+    return os.cpu_count() or 1
+
+
+def stderr_is_tty(stream=None) -> bool:
+    """Whether standard error (or ``stream``) is a terminal."""
+    stream = stream or sys.stderr
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,162 @@
+"""``newstag tag``: split archive pages into articles and tag every article.
+
+The command is registered on the ``newstag`` group in ``newstag.cli``; the work is
+done by ``newstag.archive`` (file walking, worker pool, resumable output, progress,
+summary).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from newstag import archive
+from newstag.model.store import DEFAULT_MODEL_PATH, ModelFileError, ModelVersionWarning, load_model
+
+EXIT_FAILED_FILES = 1
+EXIT_INTERRUPTED = 130
+
+
+def _load(model_path):
+    """Return the model at ``model_path`` (default: the shipped one); a version warning
+    goes to standard error, a bad file becomes a ``ClickException``."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"warning: {message}", err=True)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", ModelVersionWarning)
+            warnings.showwarning = show
+            return load_model(model_path)
+    except ModelFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _pending(sources, output, say):
+    """Yield the sources not yet written by an interrupted run; warn (through ``say``)
+    about those written but changed since."""
+    for src in sources:
+        if src.name in output.done:
+            size, mtime_ns = output.done[src.name]
+            try:
+                st = os.stat(src.path)
+                changed = (st.st_size, st.st_mtime_ns) != (size, mtime_ns)
+            except OSError:
+                changed = True
+            if changed:
+                say(f"warning: {src.name} changed since the interrupted run tagged it; "
+                    "its records are from the earlier version (use --restart to redo all)")
+            continue
+        yield src
+
+
+def _silence_stdout():
+    """After a broken pipe: point standard output at /dev/null so exit does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+@click.command("tag")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the records to OUT (resumable) instead of standard output.")
+@click.option("--format", "format_name", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+              help="JSON lines, or CSV for spreadsheets (UTF-8 with BOM).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of cores).")
+@click.option("--restart", is_flag=True,
+              help="With -o: discard an interrupted run's OUT.part, or replace an existing OUT when this run finishes.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"Model file (default: the shipped model, {DEFAULT_MODEL_PATH.name}).")
+def tag(paths, output, format_name, workers, restart, model_path):
+    """Split the pages in PATH... (files, or folders searched for *.txt) into articles
+    and tag each: one record per article, in file order.
+
+    \b
+    Records (JSON lines): file, index, title, lines [first, last], labels, scores, chars.
+    Files that cannot be read or decoded are reported and skipped; the exit status is 1
+    when any file failed.  With -o, an interrupted run carries on when run again with
+    the same arguments.
+
+    \b
+    Examples:
+        newstag tag archive/ > records.jsonl
+        newstag tag archive/2023 archive/2024 -o tags.csv --format csv --workers 4
+    """
+    if restart and output is None:
+        raise click.UsageError("--restart only applies with -o")
+    workers = workers or archive.default_workers()
+    model = _load(model_path)
+    model_file = str(model_path or DEFAULT_MODEL_PATH)
+    archive.set_worker_model(model, model_file, format_name)  # forked workers inherit it
+    fmt = archive.make_format(format_name, model.topics)
+
+    if output is not None:
+        signature = {
+            "paths": list(paths),
+            "abs_paths": [os.path.abspath(p) for p in paths],
+            "model_sha256": archive.model_fingerprint(model_file),
+        }
+        out = archive.ResumableOutput(output, fmt, signature, restart=restart)
+    else:
+        out = archive.StreamOutput(click.get_binary_stream("stdout"), fmt)
+    try:
+        out.start()
+    except archive.ResumeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    err = click.get_text_stream("stderr")
+    tty = archive.stderr_is_tty(err)
+    progress = archive.Progress(err, tty, *(archive.count_files(paths) if tty else (0, 0)))
+    progress.files = out.resumed_files
+    progress.articles = out.resumed_articles
+
+    def say(message):
+        progress.clear()
+        click.echo(message, err=True)
+
+    display = dict(getattr(model, "display_names", None) or {}) or {t: t for t in model.topics}
+    summary = archive.Summary(display={t: display.get(t, t) for t in model.topics})
+    summary.add_resumed(out)
+    if out.resumed_files:
+        say(f"resuming {output}: {out.resumed_files} file(s), {out.resumed_articles} article(s) "
+            "already written by the interrupted run")
+
+    sources = _pending(archive.find_files(paths), out, say)
+    interrupted = broken_pipe = False
+    try:
+        for result in archive.tag_in_order(sources, workers, model_file, format_name):
+            if result.error:
+                say(f"{result.name}: {result.error}")
+            else:
+                out.append(result)
+            summary.add(result)
+            progress.update(result)
+    except KeyboardInterrupt:
+        interrupted = True
+    except BrokenPipeError:
+        broken_pipe = True
+    finally:
+        out.close()
+    progress.clear()
+
+    if broken_pipe:
+        _silence_stdout()
+        sys.exit(EXIT_FAILED_FILES)
+    if interrupted:
+        click.echo(summary.text(interrupted=True), err=True)
+        if output is not None:
+            click.echo(f"{output} is not finished: run the same command again to carry on "
+                       f"(records so far are in {out.part})", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    out.finish()
+    click.echo(summary.text(), err=True)
+    if summary.failures:
+        sys.exit(EXIT_FAILED_FILES)
