@@ -13,9 +13,8 @@ What it does, in one run:
      + one-vs-rest ``LinearSVC`` on labels.csv and predicts every blank-line block of
      every file (decoding UTF-8, else GB18030), writing one JSON line per block;
    * ``newstag tag`` with ``--workers 1`` and ``--workers N`` (N = cores), writing JSON lines;
-   * with ``--proposed-segment FILE``: ``newstag tag --workers N`` with that file's
-     ``get_tokenizer`` in place of ``newstag.model.segment.get_tokenizer`` (to measure a
-     proposed model/segment.py before it is applied).
+   * with ``--preload FILE``: ``newstag tag --workers N`` in a process that first runs
+     FILE (which may monkeypatch newstag, to time a proposed change before it is applied).
    Reported: median wall seconds, MB/s, articles/s (blocks/s for the recipe), the
    speed-up over the recipe, and peak memory: the largest process (``ru_maxrss`` from
    ``wait4``) and the whole process tree (RSS summed over the tree, sampled every 50 ms).
@@ -29,7 +28,7 @@ Usage::
 
     python benchmarks/bench_tag.py                       # 50 MB, 3 repeats
     python benchmarks/bench_tag.py --mb 5 --repeats 1    # quick look
-    python benchmarks/bench_tag.py --proposed-segment /path/to/segment.py --json out.json
+    python benchmarks/bench_tag.py --preload /path/to/try_patch.py --json out.json
 
 Needs a model (``--model``, default the shipped one).  Uses ``NEWSTAG_CACHE_DIR`` in the
 temporary folder for the subprocesses.
@@ -59,6 +58,8 @@ LABELS = ROOT / "labels.csv"
 
 _SENTENCE = re.compile(r"[^。!?！？]+[。!?！？]+[”’\"]?")
 _DIGITS = re.compile(r"\d+")
+# each page is set in one of these cities (the sample pages are from 呼和浩特)
+CITIES = ["呼和浩特", "包头", "鄂尔多斯", "赤峰", "通辽", "乌兰察布", "巴彦淖尔", "乌海", "呼伦贝尔", "锡林郭勒"]
 
 
 def _vary_line(line: str, rng: random.Random) -> str:
@@ -96,15 +97,18 @@ def _eval_articles() -> list[tuple[str, list[str]]]:
 
 
 def compose_page(rng: random.Random, pages, articles) -> str:
-    """Return one page of text: a varied sample page, or 3-8 varied evaluation articles."""
+    """Return one page of text: a varied sample page, or 3-8 varied evaluation
+    articles; the page's city is one of ``CITIES``."""
     if rng.random() < 0.5:
         text = rng.choice(pages)
-        return "\n".join(_vary_line(line, rng) for line in text.split("\n"))
-    blocks = []
-    for title, paragraphs in rng.sample(articles, rng.randint(3, 8)):
-        blocks.append(title)
-        blocks.extend(_vary_line(p, rng) for p in paragraphs)
-    return "\n\n".join(blocks) + "\n"
+        text = "\n".join(_vary_line(line, rng) for line in text.split("\n"))
+    else:
+        blocks = []
+        for title, paragraphs in rng.sample(articles, rng.randint(3, 8)):
+            blocks.append(title)
+            blocks.extend(_vary_line(p, rng) for p in paragraphs)
+        text = "\n\n".join(blocks) + "\n"
+    return text.replace("呼和浩特", rng.choice(CITIES))
 
 
 def build_archive(dest: Path, mb: float, seed: int = 0) -> tuple[int, int]:
@@ -175,12 +179,8 @@ print(json.dumps({"blocks": blocks_total}), file=sys.stderr)
 '''
 
 SHIM = r'''
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("proposed_segment", sys.argv.pop(1))
-proposed = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(proposed)
-import newstag.model.segment as segment
-segment.get_tokenizer = proposed.get_tokenizer
+import runpy, sys
+runpy.run_path(sys.argv.pop(1), run_name="preload")
 from newstag.tagcmd import tag
 tag(prog_name="newstag tag")
 '''
@@ -222,9 +222,10 @@ def _tree_rss(pid: int) -> int:
 
 
 def run_timed(cmd: list[str], env: dict) -> dict:
-    """Run ``cmd`` to its end; return its wall ``seconds``, ``max_rss_mb`` (largest single
-    process, from wait4) and ``tree_rss_mb`` (peak of the summed tree, sampled), and its
-    standard error.  Raises ``RuntimeError`` when it fails."""
+    """Run ``cmd`` to its end; return its wall ``seconds``, ``cpu_seconds`` (user + system,
+    its waited-for children included), ``max_rss_mb`` (largest single process, from
+    wait4), ``tree_rss_mb`` (peak of the summed tree, sampled), and its standard error.
+    Raises ``RuntimeError`` when it fails."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = [0]
@@ -245,7 +246,13 @@ def run_timed(cmd: list[str], env: dict) -> dict:
     sampler.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])}... exited {proc.returncode}:\n{stderr[-2000:]}")
-    return {"seconds": seconds, "max_rss_mb": usage.ru_maxrss / 1024, "tree_rss_mb": peak[0] / 2**20, "stderr": stderr}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,  # with the children it waited for
+        "max_rss_mb": usage.ru_maxrss / 1024,
+        "tree_rss_mb": peak[0] / 2**20,
+        "stderr": stderr,
+    }
 
 
 def count_lines(path: Path) -> int:
@@ -269,11 +276,11 @@ def bench_processes(archive: Path, size: int, tmp: Path, args) -> list[dict]:
         f"newstag tag --workers {cores}": tag + [str(archive), "-o", str(tmp / "wn.jsonl"), "--workers", str(cores)] + model,
     }
     outputs = {"newstag tag --workers 1": tmp / "w1.jsonl", f"newstag tag --workers {cores}": tmp / "wn.jsonl"}
-    if args.proposed_segment:
+    if args.preload:
         shim = tmp / "shim.py"
         shim.write_text(SHIM, encoding="utf-8")
-        name = f"newstag tag --workers {cores}, proposed segment.py"
-        variants[name] = [sys.executable, str(shim), str(args.proposed_segment), str(archive), "-o",
+        name = f"newstag tag --workers {cores}, preload {args.preload.name}"
+        variants[name] = [sys.executable, str(shim), str(args.preload), str(archive), "-o",
                           str(tmp / "wp.jsonl"), "--workers", str(cores)] + model
         outputs[name] = tmp / "wp.jsonl"
     if args.only:
@@ -285,13 +292,16 @@ def bench_processes(archive: Path, size: int, tmp: Path, args) -> list[dict]:
             for out in outputs.values():
                 for suffix in ("", ".part", ".progress"):
                     Path(str(out) + suffix).unlink(missing_ok=True)
+            load = os.getloadavg()[0]
             res = run_timed(cmd, env)
+            res["load_before"] = load
             if name.startswith("recipe"):
                 items[name] = json.loads(res["stderr"].strip().splitlines()[-1])["blocks"]
             else:
                 items[name] = count_lines(outputs[name])
             runs[name].append(res)
-            print(f"  repeat {r + 1}: {name}: {res['seconds']:.1f} s", file=sys.stderr)
+            print(f"  repeat {r + 1}: {name}: {res['seconds']:.1f} s wall, {res['cpu_seconds']:.1f} s CPU "
+                  f"(load average before: {load:.1f})", file=sys.stderr)
     if len(outputs) > 1 and all(p.exists() for p in outputs.values()):
         texts = {n: p.read_bytes() for n, p in outputs.items() if n in variants}
         same = len(set(texts.values())) == 1
@@ -306,6 +316,8 @@ def bench_processes(archive: Path, size: int, tmp: Path, args) -> list[dict]:
             "mb_per_s": size / 1e6 / sec,
             "items": items[name],
             "items_per_s": items[name] / sec,
+            "cpu_seconds": statistics.median(r["cpu_seconds"] for r in rs),
+            "load_before": statistics.median(r["load_before"] for r in rs),
             "max_rss_mb": statistics.median(r["max_rss_mb"] for r in rs),
             "tree_rss_mb": statistics.median(r["tree_rss_mb"] for r in rs),
             "repeats": len(rs),
@@ -407,6 +419,11 @@ def _make_cutter(kind: str):
         _make_cutter.cache = cached
         return (lambda p: list(cached(p))), "hit rate depends on repeats in the archive"
     if kind.startswith("jieba-rs"):
+        from newstag.model import segment
+
+        if hasattr(segment, "RustTokenizer"):  # the proposal, once applied
+            rust = segment.RustTokenizer()
+            return (lambda p: rust.lcut(p, HMM=False)), "newstag.model.segment.RustTokenizer"
         rj = _rust_tokenizer()
         return (lambda p: rj.cut(p, False)), "rjieba, jieba's dict.txt + userdict.txt"
     raise ValueError(kind)
@@ -478,16 +495,14 @@ def format_tables(meta, proc_rows, seg_rows) -> str:
         f"Archive: {meta['files']} files, {meta['bytes'] / 1e6:.1f} MB; machine: {meta['cores']} cores; "
         f"medians of {meta['repeats']} run(s), whole process, start-up included",
         "",
-        "| variant | seconds | MB/s | articles/s (blocks/s) | items | x recipe | peak RSS largest process MB | peak RSS tree MB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| variant | wall s | CPU s | MB/s | articles/s (blocks/s) | items | x recipe (wall) | peak RSS largest process MB | peak RSS tree MB | load avg before |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in proc_rows:
+        speedup = f"{r['speedup']:.2f}" if r["speedup"] else "-"
         lines.append(
-            f"| {r['variant']} | {r['seconds']:.1f} | {r['mb_per_s']:.2f} | {r['items_per_s']:.0f} | {r['items']} | "
-            f"{r['speedup']:.2f} | {r['max_rss_mb']:.0f} | {r['tree_rss_mb']:.0f} |"
-            if r["speedup"] else
-            f"| {r['variant']} | {r['seconds']:.1f} | {r['mb_per_s']:.2f} | {r['items_per_s']:.0f} | {r['items']} | - | "
-            f"{r['max_rss_mb']:.0f} | {r['tree_rss_mb']:.0f} |"
+            f"| {r['variant']} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['mb_per_s']:.2f} | {r['items_per_s']:.0f} | "
+            f"{r['items']} | {speedup} | {r['max_rss_mb']:.0f} | {r['tree_rss_mb']:.0f} | {r['load_before']:.1f} |"
         )
     if seg_rows:
         lines += [
@@ -509,8 +524,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", type=Path, default=None, help="model file (default: the shipped model)")
-    ap.add_argument("--proposed-segment", type=Path, default=None,
-                    help="a proposed model/segment.py to time as an extra variant")
+    ap.add_argument("--preload", type=Path, default=None,
+                    help="a Python file to run in the newstag process first (try a patch); timed as an extra variant")
     ap.add_argument("--only", nargs="*", default=None, help="time only variants whose name contains one of these")
     ap.add_argument("--seg-mb", type=float, default=5.0, help="MB of the archive used for the segmentation table")
     ap.add_argument("--no-segmentation", dest="segmentation", action="store_false")

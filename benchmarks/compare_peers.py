@@ -35,7 +35,8 @@ def keyword_peer(labelset, articles):
     return [[t for t in labelset.topic_names if any(k in a.text for k in KEYWORDS.get(t, [t]))] for a in articles]
 
 
-def recipe_peer(labelset, articles):
+def recipe_model(labelset):
+    """Return a predict(articles) function of the tutorial recipe trained on ``labelset``."""
     import jieba
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.multiclass import OneVsRestClassifier
@@ -45,12 +46,22 @@ def recipe_peer(labelset, articles):
     jieba.setLogLevel(60)
     pipe = make_pipeline(TfidfVectorizer(tokenizer=jieba.lcut), OneVsRestClassifier(LinearSVC()))
     pipe.fit(labelset.texts, labelset.Y)
-    pred = pipe.predict([a.text for a in articles])
-    return [[t for t, v in zip(labelset.topic_names, row) if v] for row in pred]
+
+    def predict(articles):
+        pred = pipe.predict([a.text for a in articles])
+        return [[t for t, v in zip(labelset.topic_names, row) if v] for row in pred]
+
+    return predict
 
 
-def fasttext_peer(labelset, articles, seed=0):
-    import fasttext
+def fasttext_model(labelset, seed=0):
+    """Return a predict(articles) function of fastText trained on ``labelset``, or None
+    when fastText is not installed."""
+    try:
+        import fasttext
+    except ImportError:
+        print("fastText not installed (pip install -e '.[peers]'); skipped", file=sys.stderr)
+        return None
     import jieba
 
     def toks(text):
@@ -65,18 +76,24 @@ def fasttext_peer(labelset, articles, seed=0):
         model = fasttext.train_supervised(name, loss="ova", epoch=25, lr=0.5, wordNgrams=2, seed=seed, thread=1, verbose=0)
     finally:
         os.unlink(name)
-    out = []
-    for a in articles:
+
+    def predict(articles):
+        return [one(a) for a in articles]
+
+    def one(a):
         # model.f.predict: fastText 0.9.2's model.predict breaks on numpy 2 (np.array(copy=False))
         pairs = model.f.predict(toks(a.text) + "\n", -1, 0.5, "strict")
         got = {label.replace("__label__", "") for _, label in pairs}
-        out.append([t for t in labelset.topic_names if t in got])
-    return out
+        return [t for t in labelset.topic_names if t in got]
+
+    return predict
 
 
 def main(argv=None):
     from newstag.model import load_model
-    from newstag.training.evaluate import EVAL_SET, evaluate_predictions, read_eval_set
+    import opencc
+
+    from newstag.training.evaluate import EVAL_SET, EvalArticle, evaluate_predictions, read_eval_set
     from newstag.training.labels import read_labels
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -88,33 +105,41 @@ def main(argv=None):
 
     labelset = read_labels(args.labels)
     topics = labelset.topic_names
-    articles = read_eval_set(args.set, topics)
     model = load_model(args.model)
-    systems = {"newstag": [r["labels"] for r in model.tag_articles([a.text for a in articles], evidence=False)]}
-    systems["keyword"] = keyword_peer(labelset, articles)
-    systems["recipe"] = recipe_peer(labelset, articles)
-    try:
-        systems["fasttext"] = fasttext_peer(labelset, articles)
-    except ImportError:
-        print("fastText not installed (pip install -e '.[peers]'); skipped", file=sys.stderr)
-    figures = {name: evaluate_predictions(articles, pred, topics) for name, pred in systems.items()}
+    simplified = read_eval_set(args.set, topics)
+    s2t = opencc.OpenCC("s2t")
+    reprints = [EvalArticle(a.id, s2t.convert(a.title), [s2t.convert(p) for p in a.paragraphs], a.labels, a.kind)
+                for a in simplified]
+    trained = {"recipe": recipe_model(labelset), "fasttext": fasttext_model(labelset)}
+    all_figures = {}
+    for variant, articles in (("as written (Simplified)", simplified), ("as Traditional-character reprints (OpenCC s2t)", reprints)):
+        systems = {"newstag": [r["labels"] for r in model.tag_articles([a.text for a in articles], evidence=False)]}
+        systems["keyword"] = keyword_peer(labelset, articles)
+        for name, predict in trained.items():
+            if predict is not None:
+                systems[name] = predict(articles)
+        figures = {name: evaluate_predictions(articles, pred, topics) for name, pred in systems.items()}
+        all_figures[variant] = figures
+        report(f"Evaluation set {variant}: {len(articles)} articles; F1 per topic", figures, topics)
+    if args.json:
+        Path(args.json).write_text(json.dumps(all_figures, ensure_ascii=False, indent=2), encoding="utf-8")
+    return all_figures
 
-    print(f"Evaluation set: {len(articles)} articles; F1 per topic")
+
+def report(title, figures, topics):
+    print(title)
     print(f"{'system':<10}" + "".join(f"{t:>17}" for t in topics) + f"{'macro-F1':>10}")
     for name, m in figures.items():
         print(f"{name:<10}" + "".join(f"{m[t]['f1']:>17.3f}" for t in topics) + f"{m['macro']['f1']:>10.3f}")
     ours = figures["newstag"]
     for name, m in figures.items():
-        if name == "newstag":
-            continue
-        print(f"newstag - {name}: " + ", ".join(f"{t} {ours[t]['f1'] - m[t]['f1']:+.3f}" for t in topics)
-              + f"; macro {ours['macro']['f1'] - m['macro']['f1']:+.3f}")
+        if name != "newstag":
+            print(f"newstag - {name}: " + ", ".join(f"{t} {ours[t]['f1'] - m[t]['f1']:+.3f}" for t in topics)
+                  + f"; macro {ours['macro']['f1'] - m['macro']['f1']:+.3f}")
     print("Exact match by kind:")
     for name, m in figures.items():
         print(f"  {name:<10}" + ", ".join(f"{k} {v['exact']}/{v['articles']}" for k, v in m["by_kind"].items()))
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
-    return figures
+    print()
 
 
 if __name__ == "__main__":

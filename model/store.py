@@ -42,6 +42,12 @@ def library_versions() -> dict:
     return out
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_model(model, meta: dict, path) -> Path:
     """Write ``model`` and ``meta`` to ``path`` atomically (temporary file in the same
     folder, then rename) and return the path.  A crash leaves the old file intact."""
@@ -59,6 +65,7 @@ def save_model(model, meta: dict, path) -> Path:
             joblib.dump(payload, fh, compress=3)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a model is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -23,11 +23,15 @@ always complete.
   fsync, rename): the PATH arguments (as given and absolute), the working folder, the
   output format, the SHA-256 of the model file, and the byte length of the preamble
   (empty for JSON lines; BOM and header row for CSV).
-* For each file, in file order: all its records are appended to ``OUT.part`` in one
-  write, then flushed and fsync'ed; only then one line is appended to the journal
-  (flush, fsync): ``{"file", "size", "mtime_ns", "end", "articles", "topics"}`` where
-  ``end`` is the length of ``OUT.part`` after that file.  Failed files are not
-  journaled, so a re-run tries them again.
+* For each file, in file order, all its records are appended to ``OUT.part`` in one
+  write.  Every second (``COMMIT_SECONDS``; and every ``COMMIT_FILES`` files, and when
+  the run ends or is interrupted) a commit makes them durable: ``OUT.part`` is
+  flushed and fsync'ed, and only then one line per file appended since the last
+  commit is written to the journal, flushed and fsync'ed:
+  ``{"file", "size", "mtime_ns", "end", "articles", "untagged", "topics"}`` where
+  ``end`` is the length of ``OUT.part`` after that file's records.  (One fsync pair
+  per file would be simpler, but an fsync costs ~10 ms on this machine's disk: more
+  than tagging a page.)  Failed files are not journaled, so a re-run tries them again.
 * On start, if the journal exists: its header must match this run (same inputs, format
   and model), otherwise the run is refused and ``--restart`` is the way to discard it.
   Journal lines are read up to the first one that is torn (no newline, not JSON, an
@@ -53,6 +57,7 @@ import os
 import signal
 import stat
 import sys
+import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
@@ -62,6 +67,8 @@ from typing import Iterable, Iterator
 
 JOURNAL_VERSION = 1
 WINDOW_PER_WORKER = 4
+COMMIT_SECONDS = 1.0  # longest time between two fsync'ed commits of the output
+COMMIT_FILES = 200  # most files appended between two commits
 
 # ---------------------------------------------------------------------------
 # Finding the files
@@ -201,12 +208,21 @@ class FileResult:
 _worker: dict = {}
 
 
-def init_worker(model_path, format_name: str, ignore_sigint: bool = True) -> None:
-    """Prepare this process to tag files: load the model at ``model_path`` (once; a
-    model inherited from the parent through fork is reused), warm up the segmenter,
-    and (in pool workers) leave Ctrl-C to the main process."""
-    if ignore_sigint:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _exit_when_orphaned(parent: int) -> None:
+    """End this worker as soon as its parent is gone (killed with -9, say): a pool
+    worker would otherwise wait for work forever."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def init_worker(model_path, format_name: str) -> None:
+    """Prepare a pool worker to tag files: leave Ctrl-C to the main process, end with
+    it, load the model at ``model_path`` (once; a model inherited from the main process
+    through fork is reused) and warm up the segmenter."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     if _worker.get("model_path") != model_path or "model" not in _worker:
         from newstag.model.store import load_model
 
@@ -434,6 +450,8 @@ class ResumableOutput:
         self.resumed_topics: Counter = Counter()
         self._part_fh = None
         self._journal_fh = None
+        self._pending: list = []  # journal entries of files appended since the last commit
+        self._committed = time.monotonic()
 
     # -- starting ---------------------------------------------------------
     def start(self) -> None:
@@ -454,6 +472,8 @@ class ResumableOutput:
         self._journal_fh = open(self.journal, "ab")
 
     def _check_fresh_start(self) -> None:
+        if self.restart:
+            return
         if self.journal.exists():
             raise ResumeError(
                 f"{self.journal} is not a journal this version can read; "
@@ -525,11 +545,11 @@ class ResumableOutput:
 
     # -- writing ----------------------------------------------------------
     def append(self, result: FileResult) -> None:
-        """Append one file's records to the part, make them durable, then journal it."""
+        """Append one file's records to the part (one write); the file is journaled at
+        the next commit, which comes at most ``COMMIT_SECONDS`` or ``COMMIT_FILES``
+        files later."""
         self._part_fh.write(result.data)
-        self._part_fh.flush()
-        os.fsync(self._part_fh.fileno())
-        entry = {
+        self._pending.append({
             "file": result.name,
             "size": result.size,
             "mtime_ns": result.mtime_ns,
@@ -537,23 +557,41 @@ class ResumableOutput:
             "articles": result.articles,
             "untagged": result.untagged,
             "topics": result.topics,
-        }
-        self._journal_fh.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
+        })
+        if len(self._pending) >= COMMIT_FILES or time.monotonic() - self._committed >= COMMIT_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        """Make the appended records durable (flush, fsync), then journal their files
+        (append, flush, fsync).  A crash before the journal's fsync only costs those
+        files being tagged again."""
+        self._committed = time.monotonic()
+        if not self._pending:
+            return
+        self._part_fh.flush()
+        os.fsync(self._part_fh.fileno())
+        # taken off the list before writing: an interrupt in between leaves them
+        # unjournaled (tagged again later), never journaled twice
+        entries, self._pending = self._pending, []
+        self._journal_fh.write(b"".join(json.dumps(e, ensure_ascii=False).encode("utf-8") + b"\n" for e in entries))
         self._journal_fh.flush()
         os.fsync(self._journal_fh.fileno())
 
     def finish(self) -> None:
-        """Make the output final: rename ``OUT.part`` to ``OUT`` and remove the journal."""
+        """Make the output final: commit, rename ``OUT.part`` to ``OUT``, remove the journal."""
         self.close()
         os.replace(self.part, self.out)
         _fsync_dir(self.out)
         self.journal.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Close the files (the run can be resumed later)."""
-        for fh in (self._part_fh, self._journal_fh):
-            if fh is not None and not fh.closed:
-                fh.close()
+        """Commit what was appended and close the files (the run can be resumed later)."""
+        if self._part_fh is not None and not self._part_fh.closed:
+            try:
+                self.commit()
+            finally:
+                self._part_fh.close()
+                self._journal_fh.close()
 
 
 # ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ summary).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -52,6 +53,19 @@ def _pending(sources, output, say):
                     "its records are from the earlier version (use --restart to redo all)")
             continue
         yield src
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _on_sigterm(handler):
+    """Install ``handler`` for SIGTERM (``kill``) and return the previous one; None where
+    signals cannot be set (not the main thread)."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return None
 
 
 def _silence_stdout():
@@ -131,6 +145,7 @@ def tag(paths, output, format_name, workers, restart, model_path):
 
     sources = _pending(archive.find_files(paths), out, say)
     interrupted = broken_pipe = False
+    previous_sigterm = _on_sigterm(_interrupt)  # `kill` ends the run as Ctrl-C does
     try:
         for result in archive.tag_in_order(sources, workers, model_file, format_name):
             if result.error:
@@ -144,6 +159,8 @@ def tag(paths, output, format_name, workers, restart, model_path):
     except BrokenPipeError:
         broken_pipe = True
     finally:
+        if previous_sigterm is not None:
+            _on_sigterm(previous_sigterm)
         out.close()
     progress.clear()
 

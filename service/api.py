@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from newstag.model.tagging import tag_page
 
@@ -56,6 +57,10 @@ def read_body():
     if charset is not None and charset.strip().lower() not in ("utf-8", "utf8"):
         raise ApiError(415, f"unsupported charset {charset!r}: send the body as UTF-8")
     data = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and len(data) >= limit and request.environ["wsgi.input"].read(1):
+        # a body without Content-Length (chunked) is cut at the limit by Werkzeug: more is too large
+        raise RequestEntityTooLarge()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -70,15 +75,21 @@ def read_body():
         raise ApiError(400, f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise ApiError(400, "request body is not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ApiError(400, f"request body is not usable JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise ApiError(400, f"request body must be a JSON object, got {json_type(obj)}")
     return "json", obj
 
 
+MISSING = object()
+
+
 def check_text(value, name: str) -> str:
     """Return ``value`` when it is a non-blank string of valid UTF-8; raise ``ApiError``
-    (422 missing/empty/not a string, 400 unpaired surrogate) naming ``name`` otherwise."""
-    if value is None:
+    (422 missing/empty/not a string, 400 unpaired surrogate) naming ``name`` otherwise.
+    Pass ``MISSING`` for a field the body does not have."""
+    if value is MISSING:
         raise ApiError(422, f"{name} is missing")
     if not isinstance(value, str):
         raise ApiError(422, f"{name} must be a string, got {json_type(value)}")
@@ -167,7 +178,7 @@ def tag():
         evidence = flag(request.args.get("evidence", "false"), "evidence")
     else:
         check_fields(body, ("text", "file", "evidence"))
-        text = check_text(body.get("text"), "text")
+        text = check_text(body.get("text", MISSING), "text")
         file = body.get("file", "")
         if not isinstance(file, str):
             raise ApiError(422, f"file must be a string, got {json_type(file)}")

@@ -73,3 +73,14 @@ def test_same_versions_load_silently(tiny, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_model(path)
+
+
+def test_saved_model_is_readable_like_any_file_not_private(tiny, tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = save_model(tiny, {"version": "v1"}, tmp_path / "m.joblib")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -97,7 +97,8 @@
     Object.keys(evidence || {}).forEach(function (topic) {
       (evidence[topic].terms || []).forEach(function (t) {
         var text = t.term.replace(/\s+/g, "");
-        if (text && !/^[0-9.,%]+$/.test(text)) terms.push([text, topic]);
+        // single characters (市, 热) would mark half the text: they stay in "Why these topics"
+        if (text.length > 1 && !/^[0-9.,%]+$/.test(text)) terms.push([text, topic]);
       });
     });
     terms.sort(function (a, b) { return b[0].length - a[0].length; });
@@ -131,23 +132,27 @@
   }
 
   // lines: [{text, title}] of one article as pasted; evidence: topic -> {paragraphs, terms}.
-  function renderText(lines, evidence) {
+  // byIndex: the body lines are the model's paragraphs in order (an article pasted alone),
+  // so a paragraph that matches no line by its text is found by its place.
+  function renderText(lines, evidence, byIndex) {
     var terms = evidenceTerms(evidence);
-    var body = lines.filter(function (l) { return !l.title; });
+    var body = lines.filter(function (l) { return !l.title; });  // what evidence indexes count
     var carried = lines.map(function () { return null; });
     Object.keys(evidence || {}).forEach(function (topic) {
       (evidence[topic].paragraphs || []).forEach(function (p) {
         var pk = key(p.text), found = false;
         if (pk.length >= 4) {
           lines.forEach(function (l, i) {
+            if (l.title) return;
             var lk = key(l.text);
-            if (lk.length >= 4 && (pk.indexOf(lk) >= 0 || lk.indexOf(pk) >= 0)) {
+            // the line holds the paragraph (a lead credit removed), or is a column-cut piece of it
+            if (lk.indexOf(pk) >= 0 || (lk.length >= 12 && pk.indexOf(lk) >= 0)) {
               carried[i] = carried[i] || topic;
               found = true;
             }
           });
         }
-        if (!found && body[p.index]) {   // fall back on the paragraph's place
+        if (!found && byIndex && body[p.index]) {
           var i = lines.indexOf(body[p.index]);
           carried[i] = carried[i] || topic;
         }
@@ -185,12 +190,12 @@
     return el("details", { className: "why" }, [el("summary", { text: "Why these topics" }), list]);
   }
 
-  function renderResult(result, lines, heading, thresholds) {
+  function renderResult(result, lines, heading, thresholds, byIndex) {
     var card = el("article", { className: "result" });
     if (heading) card.appendChild(heading);
     card.appendChild(renderLabels(result.labels));
     card.appendChild(renderScores(result.scores, result.labels, thresholds));
-    card.appendChild(renderText(lines, result.evidence || {}));
+    card.appendChild(renderText(lines, result.evidence || {}, byIndex));
     var why = renderWhy(result.evidence);
     if (why) card.appendChild(why);
     return card;
@@ -224,7 +229,8 @@
       if (!res.ok) throw res;
       var title = lines.length ? lines[0].text : "";
       var heading = el("h2", { text: title });
-      results.appendChild(renderResult(res.data, lines, heading, thresholdsCache));
+      // the headline is the heading; the text below is the body the evidence points into
+      results.appendChild(renderResult(res.data, lines.slice(1), heading, thresholdsCache, true));
       return { n: 1, model: res.data.model };
     });
   }
@@ -238,15 +244,18 @@
         results.appendChild(el("p", { className: "empty", text: "No article found on this page." }));
       }
       articles.forEach(function (a) {
-        var lines = [];
+        var lines = [], titleKey = key(a.title || ""), inTitle = true;
         for (var n = a.lines[0]; n <= a.lines[1]; n++) {
           var line = (all[n - 1] || "").trim();
-          if (line) lines.push({ text: line, title: false });
+          if (!line) continue;
+          // the headline's lines (kicker, title, subtitle) open the range
+          inTitle = inTitle && titleKey.length > 0 && titleKey.indexOf(key(line)) >= 0;
+          lines.push({ text: line, title: inTitle });
         }
         var heading = el("h2", { text: a.title || "(untitled)" }, [
           el("span", { className: "where", text: "lines " + a.lines[0] + "–" + a.lines[1] })
         ]);
-        results.appendChild(renderResult(a, lines, heading, thresholdsCache));
+        results.appendChild(renderResult(a, lines, heading, thresholdsCache, false));
       });
       return { n: articles.length, model: res.data.model };
     });
