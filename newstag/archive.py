@@ -20,9 +20,9 @@ files to ``OUT.progress``; ``OUT`` itself appears only when the run has finished
 always complete.
 
 * ``OUT.progress`` starts with one header line, written atomically (temporary file,
-  fsync, rename): the PATH arguments (as given and absolute), the working folder, the
-  output format, the SHA-256 of the model file, and the byte length of the preamble
-  (empty for JSON lines; BOM and header row for CSV).
+  fsync, rename): the PATH arguments (as given and absolute), the output format, the
+  SHA-256 of the model file, and the byte length of the preamble (empty for JSON
+  lines; BOM and header row for CSV).
 * For each file, in file order, all its records are appended to ``OUT.part`` in one
   write.  Every second (``COMMIT_SECONDS``; and every ``COMMIT_FILES`` files, and when
   the run ends or is interrupted) a commit makes them durable: ``OUT.part`` is
@@ -39,6 +39,8 @@ always complete.
   is truncated to the last good ``end``.  Whatever a crash left after that boundary
   (records of a file whose journal line never made it, a torn last line) is dropped,
   and that file is tagged again.  Files named in the journal are skipped.
+* Pool workers end by themselves within half a second when the main process is gone
+  (``kill -9``), so nothing is left running.
 
 So whatever stops the run (Ctrl-C, ``kill -9``, a power cut between any two system
 calls), re-running the same command carries on: every article is written exactly once
@@ -63,7 +65,7 @@ from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 JOURNAL_VERSION = 1
 WINDOW_PER_WORKER = 4
@@ -88,30 +90,46 @@ def _is_page(filename: str) -> bool:
     return filename.lower().endswith(".txt")
 
 
-def find_files(paths: Iterable[str]) -> Iterator[Source]:
+def find_files(paths: Sequence[str]) -> Iterator[Source]:
     """Yield the files named by ``paths``, in order: a file as given (whatever its
-    suffix); a folder's ``*.txt`` files recursively, sorted by path (folders walked in
-    name order, a folder's own files before its subfolders).  A path that does not
-    exist is yielded with an ``error``.  Each file is yielded once."""
-    seen = set()
+    suffix); a folder's ``*.txt`` files (any case) recursively, sorted by path (folders
+    walked in name order, a folder's own files before its subfolders; symbolic links to
+    folders are not followed).  A path that does not exist, or a folder that cannot be
+    listed, is yielded with an ``error``.  With several paths, a file reached twice is
+    yielded once."""
+    seen = set() if len(paths) > 1 else None
+
+    def first_time(name):
+        if seen is None:
+            return True
+        if name in seen:
+            return False
+        seen.add(name)
+        return True
+
     for arg in paths:
         if os.path.isdir(arg):
-            for folder, dirs, files in os.walk(arg, onerror=None):
+            errors = []
+            for folder, dirs, files in os.walk(arg, onerror=errors.append):
+                while errors:
+                    exc = errors.pop(0)
+                    yield Source(exc.filename or folder, exc.filename or folder,
+                                 f"unreadable folder: {exc.strerror or exc}")
                 dirs.sort()
                 for filename in sorted(f for f in files if _is_page(f)):
                     name = os.path.join(folder, filename)
-                    if name not in seen:
-                        seen.add(name)
+                    if first_time(name):
                         yield Source(name, name)
+            for exc in errors:  # the last folders listed may have failed too
+                yield Source(exc.filename or arg, exc.filename or arg, f"unreadable folder: {exc.strerror or exc}")
         elif os.path.lexists(arg):
-            if arg not in seen:
-                seen.add(arg)
+            if first_time(arg):
                 yield Source(arg, arg)
         else:
             yield Source(arg, arg, "no such file or folder")
 
 
-def count_files(paths: Iterable[str]) -> tuple[int, int]:
+def count_files(paths: Sequence[str]) -> tuple[int, int]:
     """Return ``(files, bytes)`` that ``find_files(paths)`` will yield (for the progress
     bar's totals); unreadable sizes count as 0."""
     n = size = 0
@@ -458,6 +476,8 @@ class ResumableOutput:
         """Open the output: resume the interrupted run in ``OUT.part`` when its journal
         matches this run, or start a new one.  Raises ``ResumeError`` when neither is
         safe (another run's journal, an ``OUT`` that exists, inconsistent files)."""
+        if not self.out.parent.is_dir():
+            raise ResumeError(f"{self.out.parent}: no such folder for the output")
         if self.restart:
             for p in (self.part, self.journal):
                 p.unlink(missing_ok=True)
@@ -599,18 +619,28 @@ class ResumableOutput:
 
 
 class Progress:
-    """A one-line progress display on a terminal: files, articles, MB/s.  Disabled
-    (every method a no-op) when ``enabled`` is false."""
+    """A one-line progress display on a terminal: files (of the total, once counted),
+    articles, MB/s.  Disabled (every method a no-op) when ``enabled`` is false."""
 
-    def __init__(self, stream, enabled: bool, total_files: int = 0, total_bytes: int = 0):
+    def __init__(self, stream, enabled: bool, total_files: int | None = None):
         self.stream = stream
         self.enabled = enabled
         self.total_files = total_files
-        self.total_bytes = total_bytes
         self.files = self.articles = self.bytes = 0
         self.started = time.monotonic()
         self._last = 0.0
         self._shown = False
+
+    def count_in_background(self, paths) -> None:
+        """Count the files of ``paths`` in a background thread; the bar shows the
+        total once it is known (a large archive takes a while to walk)."""
+        if not self.enabled:
+            return
+
+        def count():
+            self.total_files = count_files(paths)[0]
+
+        threading.Thread(target=count, daemon=True).start()
 
     def update(self, result: FileResult) -> None:
         """Count one more file and redraw (at most ten times a second)."""
@@ -625,13 +655,12 @@ class Progress:
     def line(self, now: float | None = None) -> str:
         """Return the progress line's text."""
         elapsed = max((now or time.monotonic()) - self.started, 1e-9)
-        frac = self.files / self.total_files if self.total_files else 0.0
+        speed = f"{self.articles} articles  {self.bytes / 1e6 / elapsed:.2f} MB/s"
+        if not self.total_files:
+            return f"{self.files} files  {speed}"
         width = 24
-        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-        return (
-            f"[{bar}] {self.files}/{self.total_files} files  {self.articles} articles  "
-            f"{self.bytes / 1e6 / elapsed:.2f} MB/s"
-        )
+        done = int(min(self.files / self.total_files, 1.0) * width)
+        return f"[{'#' * done}{'-' * (width - done)}] {self.files}/{self.total_files} files  {speed}"
 
     def _draw(self, now: float) -> None:
         self.stream.write("\r\x1b[K" + self.line(now))

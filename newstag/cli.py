@@ -173,3 +173,15 @@ def evaluate(set_path, show_errors, model_path):
         for a, r in zip(articles, results):
             if sorted(a.labels) != sorted(r["labels"]):
                 click.echo(f"  {a.id} [{a.kind}] {a.title}: true {a.labels} got {r['labels']} {r['scores']}")
+
+
+def _register():
+    """Attach the commands that live in their own modules."""
+    from newstag.servecmd import serve
+    from newstag.tagcmd import tag
+
+    main.add_command(tag)
+    main.add_command(serve)
+
+
+_register()

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import warnings
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import click
@@ -128,7 +129,8 @@ def tag(paths, output, format_name, workers, restart, model_path):
 
     err = click.get_text_stream("stderr")
     tty = archive.stderr_is_tty(err)
-    progress = archive.Progress(err, tty, *(archive.count_files(paths) if tty else (0, 0)))
+    progress = archive.Progress(err, tty)
+    progress.count_in_background(paths)
     progress.files = out.resumed_files
     progress.articles = out.resumed_articles
 
@@ -144,10 +146,11 @@ def tag(paths, output, format_name, workers, restart, model_path):
             "already written by the interrupted run")
 
     sources = _pending(archive.find_files(paths), out, say)
-    interrupted = broken_pipe = False
+    results = archive.tag_in_order(sources, workers, model_file, format_name)
+    stopped = None  # why the run stopped early, if it did
     previous_sigterm = _on_sigterm(_interrupt)  # `kill` ends the run as Ctrl-C does
     try:
-        for result in archive.tag_in_order(sources, workers, model_file, format_name):
+        for result in results:
             if result.error:
                 say(f"{result.name}: {result.error}")
             else:
@@ -155,24 +158,29 @@ def tag(paths, output, format_name, workers, restart, model_path):
             summary.add(result)
             progress.update(result)
     except KeyboardInterrupt:
-        interrupted = True
+        stopped = "interrupted"
     except BrokenPipeError:
-        broken_pipe = True
+        stopped = "broken pipe"
+    except BrokenProcessPool:
+        stopped = "a worker process died (killed, or out of memory?)"
     finally:
+        results.close()  # stops the worker pool
         if previous_sigterm is not None:
             _on_sigterm(previous_sigterm)
         out.close()
     progress.clear()
 
-    if broken_pipe:
+    if stopped == "broken pipe":
         _silence_stdout()
         sys.exit(EXIT_FAILED_FILES)
-    if interrupted:
+    if stopped:
+        if stopped != "interrupted":
+            click.echo(f"error: {stopped}", err=True)
         click.echo(summary.text(interrupted=True), err=True)
         if output is not None:
             click.echo(f"{output} is not finished: run the same command again to carry on "
                        f"(records so far are in {out.part})", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_INTERRUPTED if stopped == "interrupted" else EXIT_FAILED_FILES)
     out.finish()
     click.echo(summary.text(), err=True)
     if summary.failures:

@@ -64,7 +64,9 @@ def read_body():
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ApiError(400, f"request body is not valid UTF-8: {exc.reason} (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+        raise ApiError(
+            400, f"request body is not valid UTF-8: {exc.reason} (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     if mimetype == "text/plain":

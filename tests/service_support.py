@@ -1,5 +1,5 @@
-"""Shared by the service tests: a real model trained once per test run, and a check of
-responses against the service's own OpenAPI document."""
+"""Shared by the service tests: the model they serve (the shipped one, or one trained
+once per test run), and a check of responses against the service's own OpenAPI document."""
 from __future__ import annotations
 
 import csv
@@ -12,6 +12,17 @@ DATA = Path(__file__).resolve().parent / "data"
 N_ARTICLES = 150  # of labels.csv's ~700: enough for real vocabulary, trains in ~2 s
 
 _trained: dict = {}
+
+
+def model_for_tests(folder: Path) -> Path:
+    """Return the path of the model the service tests serve: the shipped model, or,
+    in a checkout without one, a model trained in ``folder`` (see ``train_small_model``).
+    Tests that replace the file work on a copy."""
+    from newstag.model.store import DEFAULT_MODEL_PATH
+
+    if DEFAULT_MODEL_PATH.is_file():
+        return DEFAULT_MODEL_PATH
+    return train_small_model(folder)
 
 
 def train_small_model(folder: Path) -> Path:
@@ -41,6 +52,19 @@ def train_small_model(folder: Path) -> Path:
     train(folder / "labels.csv", out)
     _trained["path"] = out
     return out
+
+
+def serve_argv() -> list[str]:
+    """Return the command line that runs `newstag serve` with this Python: the CLI's
+    own subcommand once it is registered there, else the same click command run from
+    its module."""
+    import sys
+
+    from newstag.cli import main
+
+    if "serve" in main.commands:
+        return [sys.executable, "-m", "newstag", "serve"]
+    return [sys.executable, "-m", "newstag.servecmd"]
 
 
 def eval_texts() -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from service_support import ROOT, train_small_model
+from service_support import ROOT, model_for_tests
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -52,7 +52,7 @@ def server(browser_available, tmp_path_factory):
 
     from newstag.service import create_app
 
-    model = train_small_model(tmp_path_factory.mktemp("service-model"))
+    model = model_for_tests(tmp_path_factory.mktemp("service-model"))
     app = create_app({"NEWSTAG_MODEL": str(model), "NEWSTAG_RELOAD_INTERVAL": 0})
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

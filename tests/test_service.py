@@ -14,7 +14,7 @@ from newstag.model.tagging import tag_page
 from newstag.service import create_app
 from newstag.service.batching import Batcher
 from newstag.service.config import DEFAULT_MAX_BYTES, ConfigError
-from service_support import DATA, ROOT, OpenAPIChecker, eval_texts, train_small_model
+from service_support import ROOT, OpenAPIChecker, eval_texts, model_for_tests
 
 PAGE = ROOT / "examples" / "archive" / "000_abd0a3a3191919be.txt"
 ARTICLE = (
@@ -27,7 +27,7 @@ ARTICLE = (
 
 @pytest.fixture(scope="session")
 def model_file(tmp_path_factory):
-    return train_small_model(tmp_path_factory.mktemp("service-model"))
+    return model_for_tests(tmp_path_factory.mktemp("service-model"))
 
 
 @pytest.fixture(scope="session")

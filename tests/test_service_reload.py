@@ -10,7 +10,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,14 +18,14 @@ import pytest
 
 from newstag.model.store import read_payload, save_model
 from newstag.service import create_app
-from service_support import train_small_model
+from service_support import model_for_tests, serve_argv
 
 ARTICLE = "首府供热管网改造进入收尾阶段\n今年我市共改造老旧供热管网120公里,新建换热站36座,确保按时开栓。"
 
 
 @pytest.fixture(scope="session")
 def model_file(tmp_path_factory):
-    return train_small_model(tmp_path_factory.mktemp("service-model"))
+    return model_for_tests(tmp_path_factory.mktemp("service-model"))
 
 
 def write_version(source: Path, target: Path, version: str) -> None:
@@ -70,7 +69,8 @@ def test_request_in_flight_finishes_on_the_model_it_began_with(own_model):
 
     old.tag_articles = slow
     answer = {}
-    t = threading.Thread(target=lambda: answer.setdefault("r", app.test_client().post("/classify", json={"text": ARTICLE})))
+    t = threading.Thread(
+        target=lambda: answer.setdefault("r", app.test_client().post("/classify", json={"text": ARTICLE})))
     t.start()
     assert entered.wait(10)
     write_version(own_model, own_model, "v-new")
@@ -143,7 +143,7 @@ def served(own_model, tmp_path):
     """`newstag serve --workers 2` on a free loopback port; yields (port, process)."""
     port = free_port()
     log = open(tmp_path / "serve.log", "wb")
-    cmd = [sys.executable, "-m", "newstag.servecmd", "--port", str(port), "--workers", "2", "--threads", "4",
+    cmd = [*serve_argv(), "--port", str(port), "--workers", "2", "--threads", "4",
            "--model", str(own_model), "--reload-interval", "0.3", "--timeout", "20"]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
