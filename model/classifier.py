@@ -226,7 +226,9 @@ class TopicModel:
         if not carrying:
             carrying = [int(np.argmax(col))]
         contrib = np.asarray(X[carrying].multiply(self.coef_[j]).sum(axis=0)).ravel()
-        top = [k for k in np.argsort(-contrib, kind="stable")[: n_terms * 3] if contrib[k] > 0]
+        k_top = min(n_terms * 3, contrib.size)
+        cand = np.argpartition(-contrib, k_top - 1)[:k_top]  # top k without sorting the vocabulary
+        top = [k for k in cand[np.argsort(-contrib[cand], kind="stable")] if contrib[k] > 0]
         terms, seen = [], set()
         for k in top:
             term = self.feature_names_[k].split(":", 1)[1]

@@ -190,10 +190,11 @@ def _alive(pid):
 def test_resume_after_kill_9(model_path, many_pages, many_expected, tmp_path):
     out = tmp_path / "killed.jsonl"
     journal = Path(str(out) + ".progress")
-    # commit after every file, so that the kill lands between commits of a short run
-    code = "import newstag.archive as a; a.COMMIT_SECONDS = 0; from newstag.tagcmd import tag; tag()"
+    # `python -m newstag tag`, committing after every file so that the kill lands
+    # between commits of a short run
+    code = "import newstag.archive as a; a.COMMIT_SECONDS = 0; from newstag.cli import main; main()"
     env = dict(os.environ, NEWSTAG_CACHE_DIR=str(tmp_path / "cache"))
-    args = [str(many_pages), "-o", str(out), "--model", str(model_path), "--workers", "2"]
+    args = ["tag", str(many_pages), "-o", str(out), "--model", str(model_path), "--workers", "2"]
     proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
