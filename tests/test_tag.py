@@ -190,9 +190,16 @@ def _alive(pid):
 def test_resume_after_kill_9(model_path, many_pages, many_expected, tmp_path):
     out = tmp_path / "killed.jsonl"
     journal = Path(str(out) + ".progress")
-    # `python -m newstag tag`, committing after every file so that the kill lands
-    # between commits of a short run
-    code = "import newstag.archive as a; a.COMMIT_SECONDS = 0; from newstag.cli import main; main()"
+    # `python -m newstag tag`, committing after every file and pausing 50 ms after each,
+    # so that the kill lands mid-run however fast tagging is
+    code = (
+        "import time, newstag.archive as a\n"
+        "a.COMMIT_SECONDS = 0\n"
+        "append = a.ResumableOutput.append\n"
+        "a.ResumableOutput.append = lambda self, result: (append(self, result), time.sleep(0.05))\n"
+        "from newstag.cli import main\n"
+        "main()\n"
+    )
     env = dict(os.environ, NEWSTAG_CACHE_DIR=str(tmp_path / "cache"))
     args = ["tag", str(many_pages), "-o", str(out), "--model", str(model_path), "--workers", "2"]
     proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env,
