@@ -18,10 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import normalize as normalize_rows
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
-from .features import feature_names, make_counter, make_weighting
+from .features import count, feature_names, make_counter, make_weighting
 from .normalize import normalize
 
 COMBINE_METHODS = ("max", "whole", "mean", "blend")
@@ -143,7 +148,33 @@ class TopicModel:
         return np.array([values.get(t, 0.5) for t in self.topics])
 
     def _proba(self, X) -> np.ndarray:
-        return self.classifier_.predict_proba(X)
+        """Return the topic probabilities of TF-IDF rows ``X``: each topic's logistic
+        regression, ``expit(X @ coef + intercept)``.  These are the numbers
+        ``classifier_.predict_proba`` returns (multilabel: not renormalised), bit for
+        bit, without its per-estimator input validation, which costs more than the
+        arithmetic on a page's few dozen rows."""
+        estimators = self.classifier_.estimators_
+        if len(estimators) < 2 or not all(hasattr(e, "coef_") for e in estimators):
+            return self.classifier_.predict_proba(X)
+        coef = np.vstack([e.coef_.ravel() for e in estimators]).T
+        intercept = np.array([e.intercept_[0] for e in estimators])
+        return expit(safe_sparse_dot(X, coef) + intercept)
+
+    def _weight(self, counts):
+        """Return the TF-IDF rows of a count matrix: what ``weighting_.transform`` returns
+        (sublinear tf, idf, row norm), bit for bit, without its per-call validation."""
+        w = self.weighting_
+        if type(w) is not TfidfTransformer or not hasattr(w, "idf_"):
+            return w.transform(counts)
+        X = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+        if w.sublinear_tf:
+            np.log(X.data, X.data)
+            X.data += 1.0
+        X.data *= w.idf_[X.indices]
+        if w.norm == "l2":
+            inplace_csr_row_normalize_l2(X)  # what normalize_rows does, without its checks
+            return X
+        return normalize_rows(X, norm=w.norm, copy=False) if w.norm is not None else X
 
     def score_groups(self, groups):
         """Score articles given as lists of normalised paragraphs.
@@ -154,14 +185,14 @@ class TopicModel:
         (article after article).  Each paragraph is segmented once."""
         self._check_fitted()
         flat = [p for g in groups for p in g]
-        counts = self.counter_.transform(flat) if flat else sp.csr_matrix((0, len(self.feature_names_)))
+        counts = count(self.counter_, flat) if flat else sp.csr_matrix((0, len(self.feature_names_)))
         sizes = [len(g) for g in groups]
         # sum the counts of each article's paragraphs: an indicator matrix times counts
         rows = np.repeat(np.arange(len(groups)), sizes)
         agg = sp.csr_matrix((np.ones(len(flat)), (rows, np.arange(len(flat)))), shape=(len(groups), len(flat)))
         whole_counts = agg @ counts
-        X_para = self.weighting_.transform(counts)
-        X_whole = self.weighting_.transform(whole_counts)
+        X_para = self._weight(counts)
+        X_whole = self._weight(whole_counts)
         proba = self._proba(X_para) if flat else np.zeros((0, len(self.topics)))
         whole = self._proba(X_whole)
         bounds = np.cumsum([0] + sizes)
