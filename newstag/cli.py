@@ -89,13 +89,15 @@ def train(labels_path, out_path, force):
 
 
 def _classify_jsonl(model, stream_in, stream_out) -> int:
-    """Tag JSON lines from ``stream_in``; return the number of malformed lines."""
+    """Tag JSON lines from the binary stream ``stream_in``; return the number of malformed
+    lines (each answered with an error line)."""
     failed = 0
-    for lineno, line in enumerate(stream_in, start=1):
-        if not line.strip():
+    for lineno, raw in enumerate(stream_in, start=1):
+        if not raw.strip():
             continue
         ident = lineno
         try:
+            line = raw.decode("utf-8")  # UnicodeDecodeError is a ValueError
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("line is not a JSON object")
@@ -128,8 +130,7 @@ def classify(file, jsonl, model_path):
     """
     model = _load(model_path)
     if jsonl:
-        stdin = click.get_text_stream("stdin", encoding="utf-8", errors="replace")
-        failed = _classify_jsonl(model, stdin, click.get_text_stream("stdout", encoding="utf-8"))
+        failed = _classify_jsonl(model, sys.stdin.buffer, sys.stdout)
         if failed:
             click.echo(f"{failed} malformed line(s); see their error lines", err=True)
             sys.exit(1)

@@ -121,13 +121,13 @@ def tag(paths, output, format_name, workers, restart, model_path):
         }
         out = archive.ResumableOutput(output, fmt, signature, restart=restart)
     else:
-        out = archive.StreamOutput(click.get_binary_stream("stdout"), fmt)
+        out = archive.StreamOutput(sys.stdout.buffer, fmt)
     try:
         out.start()
     except archive.ResumeError as exc:
         raise click.ClickException(str(exc)) from None
 
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     tty = archive.stderr_is_tty(err)
     progress = archive.Progress(err, tty)
     progress.count_in_background(paths)

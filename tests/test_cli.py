@@ -113,3 +113,13 @@ def test_classify_with_a_file_that_is_not_a_model(runner, tmp_path):
     assert result.exit_code == 1
     assert "not a newstag model file" in result.output
     assert "Traceback" not in result.output
+
+
+def test_classify_jsonl_reports_a_line_that_is_not_utf8(runner, trained):
+    _, out, _ = trained
+    good = json.dumps({"id": "ok", "text": "标题\n赛罕区巡察组进驻并召开巡察动员会。"}, ensure_ascii=False).encode()
+    bad = '{"id": "x", "text": "供热"}'.encode("gbk")
+    result = runner.invoke(main, ["classify", "--jsonl", "--model", str(out)], input=bad + b"\n" + good + b"\n")
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert first["line"] == 1 and "utf-8" in first["error"]
+    assert second["id"] == "ok" and second["labels"] == ["inspection"]
