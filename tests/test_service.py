@@ -14,15 +14,8 @@ from newstag.model.tagging import tag_page
 from newstag.service import create_app
 from newstag.service.batching import Batcher
 from newstag.service.config import DEFAULT_MAX_BYTES, ConfigError
-from service_support import ROOT, OpenAPIChecker, eval_texts, model_for_tests
+from service_support import ARTICLE, PAGE, ROOT, OpenAPIChecker, eval_texts, model_for_tests
 
-PAGE = ROOT / "examples" / "archive" / "000_abd0a3a3191919be.txt"
-ARTICLE = (
-    "首府供热管网改造进入收尾阶段\n"
-    "本报讯(记者 张三)记者从市城管局获悉,今年我市共改造老旧供热管网120公里,新建换热站36座,"
-    "10月15日前全部完工,确保按时开栓。\n"
-    "市热力公司负责人介绍,今冬将对5万户热用户入户测温,室温不达标的小区由供热管家上门排查。"
-)
 
 
 @pytest.fixture(scope="session")
