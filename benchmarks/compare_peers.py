@@ -23,16 +23,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {
-    "heating": ["供热", "暖气"],
-    "people_congress": ["人大"],
-    "culture_tourism": ["旅游", "文旅"],
-    "inspection": ["巡察", "巡视"],
-}
 
 
 def keyword_peer(labelset, articles):
-    return [[t for t in labelset.topic_names if any(k in a.text for k in KEYWORDS.get(t, [t]))] for a in articles]
+    from newstag.training.evaluate import keyword_labels
+
+    return keyword_labels(articles, labelset.topic_names)
 
 
 def recipe_model(labelset):

@@ -26,16 +26,17 @@ def _load(model_path):
 
 
 def read_text_file(path) -> str:
-    """Return the text of ``path`` ('-' for standard input): UTF-8 (BOM allowed), else
-    GB18030; raises ``click.ClickException`` naming the file when neither decodes."""
+    """Return the text of ``path`` ('-' for standard input), decoded as pages are
+    (``decode_page``: UTF-8 with or without BOM, else GB18030); raises
+    ``click.ClickException`` naming the file and the reason when it does not decode."""
+    from newstag.model.pages import PageDecodeError, decode_page
+
     data = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
-    name = "standard input" if str(path) == "-" else str(path)
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise click.ClickException(f"{name}: not UTF-8 or GB18030 text")
+    try:
+        return decode_page(data)
+    except PageDecodeError as exc:
+        name = "standard input" if str(path) == "-" else str(path)
+        raise click.ClickException(f"{name}: {exc.reason}") from None
 
 
 model_option = click.option(

@@ -15,6 +15,14 @@ import numpy as np
 
 from .metrics import per_topic
 
+#: What an editor searches for without a model: a topic's obvious words.
+KEYWORDS = {
+    "heating": ["供热", "暖气"],
+    "people_congress": ["人大"],
+    "culture_tourism": ["旅游", "文旅"],
+    "inspection": ["巡察", "巡视"],
+}
+
 #: Where the evaluation set lives in a source checkout.
 EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "eval_articles.jsonl"
 
@@ -78,3 +86,9 @@ def evaluate_model(model, articles) -> tuple[dict, list]:
     """Tag the evaluation ``articles`` with ``model``; return ``(metrics, results)``."""
     results = model.tag_articles([a.text for a in articles], evidence=False)
     return evaluate_predictions(articles, [r["labels"] for r in results], model.topics), results
+
+
+def keyword_labels(articles, topics) -> list:
+    """Return, per article, the topics whose obvious words (``KEYWORDS``; a topic not
+    listed there searches for its own name) occur in it: the keyword-search baseline."""
+    return [[t for t in topics if any(k in a.text for k in KEYWORDS.get(t, [t]))] for a in articles]
