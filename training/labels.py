@@ -14,6 +14,7 @@ import csv
 import difflib
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,3 +199,139 @@ def read_labels(path, topics_path=None) -> LabelSet:
 
 def _fmt(y, names):
     return ";".join(n for n, v in zip(names, y) if v)
+
+
+# ---------------------------------------------------------------------------
+# Adding rows: `newstag train --add` and the labelling page (/label)
+
+#: Columns a row added by a person carries besides REQUIRED_COLUMNS and ``article``.
+PROVENANCE_COLUMNS = ("labelled_by", "labelled_on")
+LOCK_SUFFIX = ".lock"
+
+
+@dataclass
+class AppendResult:
+    """What ``append_rows`` did: rows ``added``, and rows ``skipped`` as
+    ``(index in the given rows, reason)`` (a paragraph already in the file)."""
+
+    added: int
+    skipped: list
+
+
+def labelled_keys(path) -> dict:
+    """Return ``{normalised text: labels field}`` of every row in labels.csv at ``path``
+    (empty when the file does not exist): what is already labelled."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    reader = csv.DictReader(io.StringIO(_decode(path, path.read_bytes()), newline=""))
+    return {normalize(r.get("text") or ""): (r.get("labels") or "") for r in reader if (r.get("text") or "").strip()}
+
+
+class _FileLock:
+    """An exclusive advisory lock (``flock``) on ``PATH.lock``, held by one writer of
+    labels.csv at a time, across processes and threads alike."""
+
+    def __init__(self, path: Path):
+        self.path = Path(str(path) + LOCK_SUFFIX)
+        self.fd = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+        self.fd = None
+
+
+def append_rows(path, rows, topics_path=None) -> AppendResult:
+    """Append ``rows`` (dicts with ``text``, ``labels`` as in labels.csv, ``source``,
+    and optionally ``article``, ``labelled_by``, ``labelled_on``) to labels.csv at
+    ``path``; return an ``AppendResult``.
+
+    Every row is validated first (empty text, undeclared topic): ``LabelsError``
+    naming each bad row, and nothing written.  A row whose paragraph is already in
+    the file (same normalised text) is skipped, not written twice.  The whole write
+    happens under an exclusive lock on ``PATH.lock`` and goes to a temporary file
+    that is fsync'ed and renamed over labels.csv, so two writers never interleave
+    and a reader never sees half a row.  Columns the file lacks (``article``,
+    ``labelled_by``, ``labelled_on``) are added to its header."""
+    path = Path(path)
+    names = [t.name for t in read_topics(topics_path or topics_path_for(path))]
+    rows = [dict(r) for r in rows]
+    problems = []
+    for i, row in enumerate(rows, start=1):
+        if not (row.get("text") or "").strip():
+            problems.append(f"new row {i}, field text: empty")
+            continue
+        _, unknown = parse_label_field(row.get("labels") or "", names)
+        for name in unknown:
+            problems.append(
+                f"new row {i}, field labels: unknown topic {name!r} (closest declared topic: "
+                f"{closest(name, names)!r}; declared: {', '.join(names)})"
+            )
+    if problems:
+        raise LabelsError(problems)
+    with _FileLock(path):
+        old = path.read_bytes() if path.is_file() else b""
+        text = _decode(path, old) if old else ""
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = list(reader.fieldnames or REQUIRED_COLUMNS)
+        existing = list(reader)
+        known = {normalize(r.get("text") or "") for r in existing}
+        for column in ("article",) + PROVENANCE_COLUMNS:
+            if column not in header and any(row.get(column) for row in rows):
+                header.append(column)
+        added, skipped = [], []
+        for i, row in enumerate(rows):
+            key = normalize(row["text"])
+            if key in known:
+                skipped.append((i, "already in labels.csv"))
+                continue
+            known.add(key)
+            labels, _ = parse_label_field(row.get("labels") or "", names)
+            row["labels"] = ";".join(n for n in names if n in labels)
+            row["text"] = row["text"].strip()
+            added.append({c: row.get(c, "") or "" for c in header})
+        if added:
+            out = io.StringIO(newline="")
+            writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n", extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows({c: r.get(c, "") or "" for c in header} for r in existing)
+            writer.writerows(added)
+            _replace(path, out.getvalue().encode("utf-8"))
+    return AppendResult(len(added), skipped)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it and rename it over
+    ``path`` (keeping the old file's permissions)."""
+    import tempfile
+
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dirfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
