@@ -115,11 +115,36 @@ def main(argv=None):
             if predict is not None:
                 systems[name] = predict(articles)
         figures = {name: evaluate_predictions(articles, pred, topics) for name, pred in systems.items()}
-        all_figures[variant] = figures
+        figures_by_batch = {
+            batch: {name: evaluate_predictions([articles[i] for i in idx], [pred[i] for i in idx], topics)
+                    for name, pred in systems.items()}
+            for batch, idx in batches(articles).items()
+        }
+        all_figures[variant] = {"all": figures, "by_batch": figures_by_batch}
         report(f"Evaluation set {variant}: {len(articles)} articles; F1 per topic", figures, topics)
+        report_batches(figures_by_batch, {b: len(i) for b, i in batches(articles).items()})
     if args.json:
         Path(args.json).write_text(json.dumps(all_figures, ensure_ascii=False, indent=2), encoding="utf-8")
     return all_figures
+
+
+def batches(articles) -> dict:
+    """Return ``{batch: [index, ...]}``: articles grouped by the batch their id names
+    (``eval-d-07`` is in batch ``eval-d``), in order of first appearance."""
+    out = {}
+    for i, a in enumerate(articles):
+        out.setdefault(a.id.rsplit("-", 1)[0], []).append(i)
+    return out
+
+
+def report_batches(figures_by_batch, sizes):
+    """Print the macro-F1 of every system on each batch of the set."""
+    names = list(next(iter(figures_by_batch.values())))
+    print("Macro-F1 by batch:")
+    print(f"  {'batch':<8}{'articles':>9}" + "".join(f"{n:>10}" for n in names))
+    for batch, figures in figures_by_batch.items():
+        print(f"  {batch:<8}{sizes[batch]:>9}" + "".join(f"{figures[n]['macro']['f1']:>10.3f}" for n in names))
+    print()
 
 
 def report(title, figures, topics):
