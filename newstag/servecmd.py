@@ -14,7 +14,15 @@ Switching to a new model (after ``newstag train`` wrote one):
 
 Every option also reads an environment variable (``NEWSTAG_HOST``, ``NEWSTAG_PORT``,
 ``NEWSTAG_WORKERS``, ``NEWSTAG_THREADS``, ``NEWSTAG_MODEL``, ``NEWSTAG_MAX_BYTES``,
-``NEWSTAG_MAX_TEXTS``, ``NEWSTAG_RELOAD_INTERVAL``, ``NEWSTAG_BATCH_MAX``); the option wins.
+``NEWSTAG_MAX_TEXTS``, ``NEWSTAG_RELOAD_INTERVAL``, ``NEWSTAG_BATCH_MAX``,
+``NEWSTAG_LABELLING``, ``NEWSTAG_LABELLING_TOKEN``, ``NEWSTAG_LABEL_QUEUE``,
+``NEWSTAG_LABEL_QUEUE_SIZE``, ``NEWSTAG_LABELS``); the option wins.
+
+Labelling (``--labelling``) adds the page ``/label`` and its API; it refuses to start
+without a token.  The token is a secret: it is not echoed, and the access log
+(``ACCESS_LOG_FORMAT``: the request line, no header) never holds it, as the page sends it
+in the ``Authorization`` header.  Prefer the environment variable to the option, which
+other users of the machine can read in the process list.
 """
 from __future__ import annotations
 
@@ -23,7 +31,14 @@ from pathlib import Path
 
 import click
 
-from newstag.service.config import DEFAULT_BATCH_MAX, DEFAULT_MAX_BYTES, DEFAULT_MAX_TEXTS, DEFAULT_RELOAD_INTERVAL
+from newstag.service.config import (
+    DEFAULT_BATCH_MAX,
+    DEFAULT_LABEL_QUEUE_SIZE,
+    DEFAULT_LABELS,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_TEXTS,
+    DEFAULT_RELOAD_INTERVAL,
+)
 
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms id=%({x-request-id}o)s'
 
@@ -112,8 +127,21 @@ def make_gunicorn_app(flask_app, options: dict):
               help="Seconds before a silent worker is restarted; also the grace period for stopping.")
 @click.option("--access-log", default=None, help="Write an access log line per request here ('-': standard error).")
 @click.option("--debug", is_flag=True, help="Flask's development server instead of gunicorn (one process).")
+@click.option("--labelling", is_flag=True, envvar="NEWSTAG_LABELLING",
+              help="Serve the labelling page /label and its API (needs --labelling-token and --label-queue).")
+@click.option("--labelling-token", default=None, envvar="NEWSTAG_LABELLING_TOKEN", show_default=False,
+              help="Secret the /label page must send with every call (8+ characters); "
+                   "better given as NEWSTAG_LABELLING_TOKEN than on the command line.")
+@click.option("--label-queue", type=click.Path(exists=True, path_type=Path), default=None,
+              envvar="NEWSTAG_LABEL_QUEUE",
+              help="What to label: a `newstag suggest` CSV, or an archive folder or page file to suggest from.")
+@click.option("--label-queue-size", type=click.IntRange(min=1), default=DEFAULT_LABEL_QUEUE_SIZE, show_default=True,
+              envvar="NEWSTAG_LABEL_QUEUE_SIZE", help="Most paragraphs suggested from an archive --label-queue.")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=Path(DEFAULT_LABELS),
+              show_default=True, envvar="NEWSTAG_LABELS",
+              help="labels.csv the answers are appended to (topics.csv beside it).")
 def serve(host, port, workers, threads, model_path, max_bytes, max_texts, reload_interval, batch_max, timeout,
-          access_log, debug):
+          access_log, debug, labelling, labelling_token, label_queue, label_queue_size, labels_path):
     """Serve POST /classify, POST /tag, GET /health, /labels, /model, /openapi.json and
     the page at GET /.
 
@@ -122,6 +150,8 @@ def serve(host, port, workers, threads, model_path, max_bytes, max_texts, reload
         newstag serve --port 8000 --workers 2
         NEWSTAG_MODEL=/srv/newstag.joblib newstag serve --host 0.0.0.0
         kill -HUP <master pid>      # switch to the model file's new version
+        NEWSTAG_LABELLING_TOKEN=$(openssl rand -hex 16) newstag serve --labelling \\
+            --label-queue suggestions.csv --labels labels.csv     # then open /label
     """
     from newstag.model.store import ModelFileError
     from newstag.service import create_app
@@ -134,6 +164,21 @@ def serve(host, port, workers, threads, model_path, max_bytes, max_texts, reload
         "NEWSTAG_RELOAD_INTERVAL": reload_interval,
         "NEWSTAG_BATCH_MAX": batch_max,
     }
+    if labelling:
+        if not labelling_token:
+            raise click.UsageError(
+                "--labelling needs a token: give --labelling-token TOKEN or set NEWSTAG_LABELLING_TOKEN "
+                "(editors type it into the /label page once; every answer must carry it)")
+        if label_queue is None:
+            raise click.UsageError("--labelling needs --label-queue PATH: a `newstag suggest` CSV, or an archive "
+                                   "folder or page file to suggest paragraphs from")
+        config.update({
+            "NEWSTAG_LABELLING": True,
+            "NEWSTAG_LABELLING_TOKEN": labelling_token,
+            "NEWSTAG_LABEL_QUEUE": str(label_queue),
+            "NEWSTAG_LABEL_QUEUE_SIZE": label_queue_size,
+            "NEWSTAG_LABELS": str(labels_path),
+        })
     try:
         app = create_app(config)  # in the master: the workers fork with the model loaded
     except (ModelFileError, ConfigError) as exc:
@@ -144,6 +189,10 @@ def serve(host, port, workers, threads, model_path, max_bytes, max_texts, reload
     workers = workers or default_workers()
     click.echo(f"newstag: serving model {app.extensions['newstag'].version} on http://{host}:{port} "
                f"with {workers} worker(s) x {threads} thread(s); master pid {os.getpid()}", err=True)
+    if labelling:
+        queue = app.extensions["newstag_label"]
+        click.echo(f"newstag: labelling at http://{host}:{port}/label: {len(queue.items)} paragraph(s) to label, "
+                   f"answers appended to {queue.labels_path}", err=True)
     make_gunicorn_app(app, gunicorn_options(host, port, workers, threads, timeout, access_log)).run()
 
 

@@ -7,7 +7,8 @@
 
 ``newstag serve`` runs it under gunicorn (``newstag.servecmd``); the keys it takes are
 listed in ``newstag.service.config``.  Blueprints: ``api`` (the JSON endpoints),
-``pages`` (``GET /``), ``openapi`` (``GET /openapi.json``).
+``pages`` (``GET /``), ``openapi`` (``GET /openapi.json``), and, only when the config
+turns labelling on (``NEWSTAG_LABELLING``), ``label`` (``GET /label`` and ``/label/api/...``).
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def create_app(test_config=None) -> Flask:
     None, they are read from the environment (``NEWSTAG_MODEL``, ``NEWSTAG_MAX_BYTES``,
     ...).  The model is read once here, from ``NEWSTAG_MODEL`` (default: the shipped
     model) and never from anything a request says; ``ModelFileError`` (naming the file)
-    is raised when it cannot be.  Raises ``ConfigError`` for an unusable setting."""
+    is raised when it cannot be.  Raises ``ConfigError`` for an unusable setting (with
+    labelling on: no token, no queue, a queue or topics.csv that cannot be read)."""
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(config_from_env(os.environ) if test_config is None else test_config)
@@ -60,4 +62,8 @@ def create_app(test_config=None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(openapi.bp)
+    if app.config["NEWSTAG_LABELLING"]:
+        from . import label
+
+        label.init_app(app, holder.model)  # the queue is made here, before gunicorn forks
     return app

@@ -3,7 +3,8 @@
 The schemas are JSON Schema 2020-12 (as OpenAPI 3.1 uses), strict about the fields of
 each response object, so the tests can check real responses against this document and
 catch drift between it and the code.  Limits (body size, texts per call) are the
-running service's own.
+running service's own; the labelling endpoints (``/label``, ``/label/api/...``) are in
+it only when the service runs with labelling on, as they exist only then.
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def build_spec(max_bytes: int, max_texts: int) -> dict:
-    """Return the OpenAPI document (a dict) for a service with these limits."""
+def build_spec(max_bytes: int, max_texts: int, labelling: bool = False) -> dict:
+    """Return the OpenAPI document (a dict) for a service with these limits (and, when
+    ``labelling``, the labelling page and its API)."""
     try:
         api_version = version("newstag")
     except PackageNotFoundError:
@@ -251,6 +253,15 @@ def build_spec(max_bytes: int, max_texts: int) -> dict:
                          | get_errors,
         }},
     }
+    components = {
+        "schemas": schemas,
+        "responses": responses,
+        "headers": {"X-Request-ID": {
+            "description": "The client's X-Request-ID when sane (1-64 of A-Z a-z 0-9 . _ -), else a new one.",
+            "schema": {"type": "string"}}},
+    }
+    if labelling:
+        add_labelling(paths, components, ok)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -262,18 +273,153 @@ def build_spec(max_bytes: int, max_texts: int) -> dict:
         },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "responses": responses,
-            "headers": {"X-Request-ID": {
-                "description": "The client's X-Request-ID when sane (1-64 of A-Z a-z 0-9 . _ -), else a new one.",
-                "schema": {"type": "string"}}},
-        },
+        "components": components,
     }
+
+
+def add_labelling(paths: dict, components: dict, ok) -> None:
+    """Add the labelling page, its API, their schemas and the bearer token to a document."""
+    string = {"type": "string"}
+    ids = {"type": "array", "items": {"type": "integer", "minimum": 0},
+           "description": "Ids of the items this editor skipped in this session: not offered again, not counted "
+                          "as remaining."}
+    name = {"type": "string", "minLength": 1, "maxLength": 64,
+            "description": "Who answers: written to labels.csv as labelled_by; an item handed out is held for them."}
+    item_id = {"type": "integer", "minimum": 0, "description": "The item's id, as next gave it."}
+    components["schemas"].update({
+        "LabelTopic": {
+            "type": "object", "required": ["name", "display", "digit", "letter"], "additionalProperties": False,
+            "properties": {"name": string, "display": string,
+                           "digit": {"type": "string", "description": "Key 1-9 toggling it (\"\" after nine topics)."},
+                           "letter": {"type": "string", "description": "Letter key toggling it: the first free "
+                                                                       "letter of its name (S and U are taken)."}},
+        },
+        "LabelProgress": {
+            "type": "object", "required": ["queue", "labelled", "remaining", "held_by_others"],
+            "additionalProperties": False,
+            "properties": {
+                "queue": {"type": "integer", "minimum": 0, "description": "Items in the queue."},
+                "labelled": {"type": "integer", "minimum": 0, "description": "Of them, in labels.csv now (anyone's)."},
+                "remaining": {"type": "integer", "minimum": 0, "description": "Not labelled and not skipped."},
+                "held_by_others": {"type": "integer", "minimum": 0,
+                                   "description": "Of the remaining, handed out to other editors just now."},
+            },
+        },
+        "LabelItem": {
+            "type": "object",
+            "required": ["id", "text", "guess", "scores", "source", "article", "article_title", "before", "after",
+                         "reason"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer", "minimum": 0}, "text": string,
+                "guess": {"type": "array", "items": string, "description": "The model's topics (pre-ticked)."},
+                "scores": {"type": "object", "additionalProperties": {"type": "number"}},
+                "source": {"type": "string", "description": "FILE:FIRST-LAST"},
+                "article": {"type": "string", "description": "FILE#INDEX"},
+                "article_title": string, "before": string, "after": string, "reason": string,
+            },
+        },
+        "LabelRow": {
+            "type": "object", "required": ["text", "labels", "source", "article", "labelled_by", "labelled_on"],
+            "additionalProperties": False,
+            "properties": {"text": string, "labels": {"type": "array", "items": string}, "source": string,
+                           "article": string, "labelled_by": string,
+                           "labelled_on": {"type": "string", "description": "ISO date"}},
+        },
+        "LabelState": {
+            "type": "object", "required": ["topics", "labels_file", "origin", "progress"],
+            "additionalProperties": False,
+            "properties": {"topics": {"type": "array", "items": _ref("LabelTopic")}, "labels_file": string,
+                           "origin": string, "progress": _ref("LabelProgress")},
+        },
+        "LabelNextRequest": {
+            "type": "object", "required": ["name"], "additionalProperties": False,
+            "properties": {"name": name, "skip": ids},
+        },
+        "LabelAnswerRequest": {
+            "type": "object", "required": ["id", "labels", "name"], "additionalProperties": False,
+            "properties": {"id": item_id, "name": name, "skip": ids,
+                           "labels": {"type": "array", "items": string, "uniqueItems": True,
+                                      "description": "Topic names; [] for none."}},
+        },
+        "LabelItemRequest": {
+            "type": "object", "required": ["id", "name"], "additionalProperties": False,
+            "properties": {"id": item_id, "name": name, "skip": ids},
+        },
+        "LabelNext": {
+            "type": "object", "required": ["item", "progress"], "additionalProperties": False,
+            "properties": {"item": {"oneOf": [_ref("LabelItem"), {"type": "null"}]}, "progress": _ref("LabelProgress")},
+        },
+        "LabelAnswered": {
+            "type": "object", "required": ["row", "progress"], "additionalProperties": False,
+            "properties": {"row": _ref("LabelRow"), "progress": _ref("LabelProgress")},
+        },
+        "LabelSkipped": {
+            "type": "object", "required": ["id", "progress"], "additionalProperties": False,
+            "properties": {"id": {"type": "integer", "minimum": 0}, "progress": _ref("LabelProgress")},
+        },
+        "LabelUndone": {
+            "type": "object", "required": ["row", "item", "progress"], "additionalProperties": False,
+            "properties": {"row": _ref("LabelRow"), "item": _ref("LabelItem"), "progress": _ref("LabelProgress")},
+        },
+    })
+    error = _ref("Error")
+    components["responses"].update({
+        "E401": _json(error, "No labelling token: send Authorization: Bearer <token>. Nothing was read or written."),
+        "E403": _json(error, "Wrong labelling token. Nothing was read or written."),
+    })
+    components["securitySchemes"] = {"labellingToken": {
+        "type": "http", "scheme": "bearer",
+        "description": "The token `newstag serve --labelling` was started with (--labelling-token or "
+                       "NEWSTAG_LABELLING_TOKEN)."}}
+    auth = {str(c): {"$ref": f"#/components/responses/E{c}"} for c in (401, 403, 405, 500)}
+    body = auth | {str(c): {"$ref": f"#/components/responses/E{c}"} for c in (400, 413, 415, 422)}
+    no_item = {"404": _json(error, "No item with this id in the queue.")}
+    security = [{"labellingToken": []}]
+
+    def post(summary, description, request, response, extra=None):
+        return {"post": {
+            "summary": summary, "description": description, "security": security,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request)}}},
+            "responses": {"200": ok(_ref(response[0]), response[1])} | body | (extra or {}),
+        }}
+
+    paths.update({
+        "/label": {"get": {
+            "summary": "The labelling page: one suggested paragraph at a time, keys to answer",
+            "responses": {"200": {"description": "HTML page.", "content": {"text/html": {"schema": string}}},
+                          "405": {"$ref": "#/components/responses/E405"},
+                          "500": {"$ref": "#/components/responses/E500"}},
+        }},
+        "/label/api/state": {"get": {
+            "summary": "Topics with their keys, the labels file, progress",
+            "security": security,
+            "responses": {"200": ok(_ref("LabelState"), "State.")} | auth,
+        }},
+        "/label/api/next": post(
+            "The next paragraph to label",
+            "The first item in queue order that is not in labels.csv (looked at again now), not skipped by "
+            "this editor and not held by another one; it is then held for this editor for a while.",
+            "LabelNextRequest", ("LabelNext", "The item (null when none is left for this editor).")),
+        "/label/api/answer": post(
+            "Append the paragraph with these labels to labels.csv",
+            "Written at once, with source, article, labelled_by (name) and labelled_on (today).",
+            "LabelAnswerRequest", ("LabelAnswered", "The row written."),
+            no_item | {"409": _json(error, "The paragraph is in labels.csv already; nothing was written.")}),
+        "/label/api/skip": post(
+            "Let the paragraph go without an answer", "Nothing is written.",
+            "LabelItemRequest", ("LabelSkipped", "Skipped."), no_item),
+        "/label/api/undo": post(
+            "Take back this editor's answer to the paragraph",
+            "Removes the row of this paragraph labelled by name from labels.csv; the item is handed back.",
+            "LabelItemRequest", ("LabelUndone", "The row removed and the item to label again."),
+            no_item | {"409": _json(error, "labels.csv has no row of this paragraph by this name.")}),
+    })
 
 
 @bp.get("/openapi.json")
 def spec():
     """Return the OpenAPI document of this service as JSON."""
     config = current_app.config
-    return jsonify(build_spec(config["MAX_CONTENT_LENGTH"], config["NEWSTAG_MAX_TEXTS"]))
+    return jsonify(build_spec(config["MAX_CONTENT_LENGTH"], config["NEWSTAG_MAX_TEXTS"],
+                              labelling=bool(config.get("NEWSTAG_LABELLING"))))
