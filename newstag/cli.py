@@ -60,24 +60,53 @@ def main():
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the model (default: the shipped model's path).")
 @click.option("--force", is_flag=True, help="Replace the existing model even if the new one scores lower.")
-def train(labels_path, out_path, force):
+@click.option("--add", "add_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A filled suggestions CSV (newstag suggest) whose labelled rows are appended to labels.csv "
+                   "before training; may be given several times.")
+def train(labels_path, out_path, force, add_paths):
     """Validate labels.csv, cross-validate, and write a new model.
 
     \b
-    Example:
+    With --add FILE (several times if need be), the rows of a suggestions CSV whose
+    labels column was filled (topics joined by ';', or 'none') are checked as labels.csv
+    is, then appended to labels.csv with their source, article, labelled_by (the
+    row's column, else your user name) and labelled_on (today); rows left blank are
+    skipped.  Any bad row: nothing appended, no model written.
+
+    \b
+    Examples:
         newstag train --labels labels.csv --out /tmp/new.joblib
+        newstag train --add round1.csv --add round2.csv
     """
     from newstag.training.labels import LabelsError
     from newstag.training.train import RefusedError, train as run_train
 
     out_path = out_path or DEFAULT_MODEL_PATH
+    added = None
+    if add_paths:
+        from newstag.training.suggest import add_filled
+
+        try:
+            added = add_filled(labels_path, add_paths)
+        except LabelsError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            raise click.ClickException(f"{len(exc.problems)} problem(s); nothing added to {labels_path}, no model written")
+        click.echo(added.text(labels_path))
+    rows_note = (f" ({added.added} row(s) were added to {labels_path} and stay there: run "
+                 f"newstag train without --add to retrain)") if added and added.added else ""
     try:
         report = run_train(labels_path, out_path, force=force)
     except LabelsError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
-        raise click.ClickException(f"{len(exc.problems)} problem(s) in the labels; no model written")
+        raise click.ClickException(f"{len(exc.problems)} problem(s) in the labels; no model written{rows_note}")
     except RefusedError as exc:
+        if rows_note:
+            raise click.ClickException(
+                f"{exc} The {added.added} new row(s) were added to {labels_path} and stay there; to keep them and "
+                f"replace the model anyway: newstag train --labels {labels_path}"
+                + (f" --out {out_path}" if out_path != DEFAULT_MODEL_PATH else "") + " --force (without --add)")
         raise click.ClickException(str(exc))
     for w in report.warnings:
         click.echo(f"warning: {w}", err=True)
@@ -179,11 +208,15 @@ def evaluate(set_path, show_errors, model_path):
 
 def _register():
     """Attach the commands that live in their own modules."""
+    from newstag.diffcmd import diff
     from newstag.servecmd import serve
+    from newstag.suggestcmd import suggest
     from newstag.tagcmd import tag
 
     main.add_command(tag)
     main.add_command(serve)
+    main.add_command(suggest)
+    main.add_command(diff)
 
 
 _register()
