@@ -35,11 +35,9 @@ The token
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as _dt
 import hashlib
 import hmac
-import io
 import logging
 import string
 import time
@@ -51,6 +49,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from newstag.model.normalize import normalize
 from newstag.training.labels import LabelsError, append_rows, read_topics, topics_path_for
+from newstag.training.suggest import read_suggestions, suggest
 
 from .api import MISSING, check_fields, check_text, json_type, read_body
 from .config import ConfigError
@@ -61,9 +60,6 @@ from .pages import CONTENT_SECURITY_POLICY
 bp = Blueprint("label", __name__)
 log = logging.getLogger("newstag.service")
 
-#: The columns of a ``newstag suggest`` CSV, in order.
-SUGGEST_COLUMNS = ("text", "labels", "guess", "scores", "source", "article_title", "article", "reason",
-                   "before", "after")
 #: Keys of the page that are not topic letters: S skips, U undoes.
 RESERVED_LETTERS = frozenset("su")
 #: Seconds an item handed out by ``next`` stays with that editor.
@@ -148,23 +144,6 @@ def parse_scores(value) -> dict:
     return out
 
 
-def read_suggestions(path: Path) -> list:
-    """Return the rows (dicts) of a ``newstag suggest`` CSV; ``ConfigError`` naming the
-    file when it cannot be read or lacks columns."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"label queue {path}: cannot be read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"label queue {path}: not valid UTF-8 (offset {exc.start})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in SUGGEST_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ConfigError(f"label queue {path}: not a `newstag suggest` CSV: missing column(s) {', '.join(missing)} "
-                          f"(expected {', '.join(SUGGEST_COLUMNS)})")
-    return list(reader)
-
-
 def queue_rows(spec, model, n: int, labels_path: Path) -> list:
     """Return the suggestion rows ``spec`` names: a ``.csv`` file is a ``newstag suggest``
     output; a folder or another file is an archive, suggested from with ``model``."""
@@ -172,13 +151,10 @@ def queue_rows(spec, model, n: int, labels_path: Path) -> list:
     if not path.exists():
         raise ConfigError(f"label queue {path}: no such file or folder")
     if path.is_file() and path.suffix.lower() == ".csv":
-        return read_suggestions(path)
-    try:
-        from newstag.training.suggest import suggest
-    except ImportError as exc:
-        raise ConfigError(f"label queue {path} is an archive, and suggesting from one needs "
-                          f"newstag.training.suggest, which is not available here ({exc}); give a "
-                          "`newstag suggest` CSV instead") from None
+        try:
+            return read_suggestions(path)
+        except LabelsError as exc:
+            raise ConfigError(f"label queue {exc}") from None
     try:
         result = suggest(model, [path], n=n, labels_path=labels_path)
     except (OSError, ValueError, LabelsError) as exc:

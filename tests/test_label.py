@@ -12,7 +12,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -195,16 +194,10 @@ def test_labelling_refuses_to_start_without_what_it_needs(folder, model_file, ex
 def test_queue_that_is_not_a_suggest_csv_is_named(folder, model_file):
     bad = folder / "other.csv"
     bad.write_text("text,labels\n一段。,\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"other.csv: not a `newstag suggest` CSV: missing column\(s\) guess, scores"):
+    with pytest.raises(ConfigError, match=r"label queue \S*other.csv: missing column\(s\) guess, scores"):
         create_app(config(folder, model_file, NEWSTAG_LABEL_QUEUE=str(bad)))
     with pytest.raises(ConfigError, match="nowhere: no such file or folder"):
         create_app(config(folder, model_file, NEWSTAG_LABEL_QUEUE=str(folder / "nowhere")))
-
-
-def test_archive_queue_without_the_suggest_module_says_so(folder, model_file, monkeypatch):
-    monkeypatch.setitem(sys.modules, "newstag.training.suggest", None)  # import fails
-    with pytest.raises(ConfigError, match="is an archive, and suggesting from one needs newstag.training.suggest"):
-        create_app(config(folder, model_file, NEWSTAG_LABEL_QUEUE=str(ROOT / "examples" / "archive")))
 
 
 def test_serve_refuses_labelling_without_a_token(model_file, folder, monkeypatch):
