@@ -12,7 +12,7 @@ Data flow::
                with provenance) -> newstag train
 
 A paragraph is worth labelling when the model is unsure of it.  Three signals, each in
-[0, 1], make its priority (``WEIGHTS``):
+[0, 1], are computed; ``WEIGHTS`` weigh them into its priority:
 
 ``near``      its probability for a topic is close to that topic's paragraph threshold,
               measured in log-odds: ``exp(-|logit(p) - logit(t)| / LOGIT_SCALE)``;
@@ -21,7 +21,11 @@ A paragraph is worth labelling when the model is unsure of it.  Three signals, e
               with the highest X score is flagged), or a paragraph reaches X's threshold
               in an article not tagged X (the "mentioned in passing" case of the guide);
 ``new``       the share of its words missing from the fitted vocabulary (numbers left
-              out), saturating at ``NEW_VOCAB_FULL``.
+              out), saturating at ``NEW_VOCAB_FULL``.  Weighted 0 by default: in the
+              simulation on held-out labels.csv articles it made the picks worse
+              (docs/measurements/suggest_vs_random_selection.txt: near+disagree beat
+              near+disagree+new on 10 of 10 seeds, near+new was the worst variant), so
+              it is kept in ``Candidate.signals`` but neither ranks nor is a reason.
 
 ``score_articles`` applies to any list of articles given as paragraphs with their
 context -- an archive's pages here, labels.csv's pool of rows in
@@ -51,7 +55,7 @@ SUGGEST_COLUMNS = ("text", "labels", "guess", "scores", "source", "article_title
 FILLED_COLUMNS = ("text", "labels", "source")
 NONE_WORD = "none"
 
-WEIGHTS = {"near": 1.0, "disagree": 0.8, "new": 0.6}
+WEIGHTS = {"near": 1.0, "disagree": 0.8, "new": 0.0}  # chosen by benchmarks/suggest_vs_random.py --select
 LOGIT_SCALE = 1.5  # log-odds distance at which "near a threshold" has fallen to 1/e
 NEW_VOCAB_FULL = 0.4  # a paragraph with this share of unseen words counts as fully new
 MIN_CHARS = 15  # shorter paragraphs (normalised, spaces left out) are not suggested
@@ -159,13 +163,17 @@ def is_suggestible(text: str, norm: str) -> bool:
     return cjk / len(compact) >= MIN_CJK_SHARE
 
 
-def score_articles(model, articles) -> list:
+def score_articles(model, articles, weights=None) -> list:
     """Return a ``Candidate`` for every suggestible paragraph of ``articles`` (a list of
-    ``ArticleContext``), with its priority and reason.
+    ``ArticleContext``), with its priority and reason.  ``weights`` (default
+    ``WEIGHTS``) weigh the signals into the priority; a signal weighted 0 neither counts
+    nor is given as a reason (``benchmarks/suggest_vs_random.py`` compares weightings
+    with this one function).
 
     Paragraphs and articles are scored as ``newstag tag`` scores them (a table's rows
     are paragraphs of their own; the article's tags are its combined score against the
     article thresholds), so the article tags compared here are the ones ``tag`` gives."""
+    weights = dict(WEIGHTS if weights is None else weights)
     topics = list(model.topics)
     pthr, athr = _thresholds(model, "paragraph"), _thresholds(model, "article")
     groups, layout = [], []
@@ -230,8 +238,8 @@ def score_articles(model, articles) -> list:
                 "disagree": why,
                 "new": f"new vocabulary {round(share * 100)}%",
             }
-            weighted = {k: WEIGHTS[k] * v for k, v in signals.items()}
-            ranked = sorted(weighted, key=lambda k: -weighted[k])
+            weighted = {k: weights.get(k, 0.0) * v for k, v in signals.items()}
+            ranked = sorted((k for k in weighted if weights.get(k, 0.0) > 0), key=lambda k: -weighted[k])
             top = ranked[0]
             reasons = [texts[top]] + [texts[k] for k in ranked[1:] if signals[k] >= 0.5]
             queue = {"near": f"near:{topics[j_near]}", "new": "new"}.get(top) or f"disagree:{topics[j_dis]}"
@@ -304,7 +312,7 @@ class ShingleIndex:
         return False
 
 
-def pick(candidates, n: int, labelled=None, per_file_cap=None) -> list:
+def pick(candidates, n: int, labelled=None, per_file_cap=None, decay=None) -> list:
     """Return at most ``n`` candidates to label, best first.
 
     Greedy: each step takes the candidate with the highest priority after decay --
@@ -314,7 +322,9 @@ def pick(candidates, n: int, labelled=None, per_file_cap=None) -> list:
     uncertain paragraphs still come first.  At most ``per_file_cap`` picks a file
     (default: twice an even share, at least 3) while other files have candidates left.
     A candidate that is a near-duplicate of ``labelled`` (a ``ShingleIndex``, or
-    normalised texts) or of an earlier pick is skipped."""
+    normalised texts) or of an earlier pick is skipped.  ``decay`` (queue, file,
+    article factors, each in (0, 1]) overrides the three ``DECAY_*`` defaults."""
+    d_queue, d_file, d_article = decay or (DECAY_QUEUE, DECAY_FILE, DECAY_ARTICLE)
     if not isinstance(labelled, ShingleIndex):
         labelled = ShingleIndex(labelled or ())
     order = sorted(candidates, key=lambda c: -c.priority)
@@ -333,8 +343,8 @@ def pick(candidates, n: int, labelled=None, per_file_cap=None) -> list:
                 break
             if by_file[c.file] >= cap:
                 continue
-            eff = (c.priority * DECAY_QUEUE ** by_queue[c.queue] * DECAY_FILE ** by_file[c.file]
-                   * DECAY_ARTICLE ** by_article[c.article])
+            eff = (c.priority * d_queue ** by_queue[c.queue] * d_file ** by_file[c.file]
+                   * d_article ** by_article[c.article])
             if eff > best_eff:
                 best, best_eff, best_at = c, eff, at
         if best is None:
