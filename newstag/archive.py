@@ -48,6 +48,24 @@ and no line is torn.  A file already tagged that has changed since (size or mtim
 kept as tagged and a warning names it.  ``OUT`` existing without a journal (a finished
 run, or some other file) is refused unless ``--restart``; with ``--restart`` the old
 ``OUT`` is only replaced when the new run finishes.
+
+Groups of files, and the Parquet output (``--format parquet -o DIR``)
+--------------------------------------------------------------------
+``group_sources`` cuts the sorted file list into consecutive groups of at most
+``GROUP_FILES`` files and ``GROUP_BYTES`` bytes of pages: the tasks of the cluster path
+(``newstag.cluster``) and the part files of a Parquet dataset.  ``ParquetOutput``
+writes one part file per group, ``DIR.part/part-NNNNN.parquet``, each atomically
+(temporary file, fsync, rename) once all of its group's files are tagged; the
+manifest ``DIR.part/_newstag.json`` (written first, atomically) holds the run's
+signature (inputs, model, group limits and a digest of the groups).  A part present
+is a group done: a re-run with the same signature writes the missing parts only; a
+different run is refused unless ``--restart``.  Each part carries its files, failures
+and counts in the Parquet key-value metadata (key ``newstag``), so a resumed run's
+summary is complete.  When the run finishes, ``DIR.part`` is renamed to ``DIR``.
+Rows are the JSON lines records (each file's records are serialised as JSON lines
+first, then read into Arrow), in file order: columns ``file``, ``index``, ``title``,
+``lines`` (list of 2 ints), ``labels`` (list of strings), ``scores`` (a struct with
+one float field per topic, model order), ``chars``.
 """
 from __future__ import annotations
 
@@ -56,6 +74,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import stat
 import sys
@@ -71,6 +90,9 @@ JOURNAL_VERSION = 1
 WINDOW_PER_WORKER = 4
 COMMIT_SECONDS = 1.0  # longest time between two fsync'ed commits of the output
 COMMIT_FILES = 200  # most files appended between two commits
+GROUP_BYTES = 1_000_000  # most page bytes in a group (a cluster task, a Parquet part)...
+GROUP_FILES = 100  # ... and most files
+PARQUET_VERSION = 1
 
 # ---------------------------------------------------------------------------
 # Finding the files
@@ -195,12 +217,21 @@ class CsvFormat:
         )
 
 
+class ParquetFormat(JsonlFormat):
+    """Each file's records as JSON lines, which ``ParquetOutput`` turns into rows of a
+    Parquet part (so the rows are the JSON lines records by construction)."""
+
+    name = "parquet"
+
+
 def make_format(name: str, topics):
-    """Return the format object for ``name`` (``"jsonl"`` or ``"csv"``)."""
+    """Return the format object for ``name`` (``"jsonl"``, ``"csv"`` or ``"parquet"``)."""
     if name == "jsonl":
         return JsonlFormat()
     if name == "csv":
         return CsvFormat(topics)
+    if name == "parquet":
+        return ParquetFormat()
     raise ValueError(f"unknown format {name!r}")
 
 
@@ -287,19 +318,22 @@ def read_page(path: str) -> tuple[str, int, int]:
     return text, st.st_size, st.st_mtime_ns
 
 
-def tag_file(source: Source) -> FileResult:
-    """Return the ``FileResult`` of one file: its records serialised in this process's
-    format, or the reason it failed.  Never raises for a bad file."""
+def tag_file(source: Source, model=None, fmt=None) -> FileResult:
+    """Return the ``FileResult`` of one file: its records serialised in ``fmt`` (default:
+    this process's format) by ``model`` (default: this process's model), or the reason
+    it failed.  Never raises for a bad file."""
     if source.error:
         return FileResult(source.name, error=source.error)
     from newstag.model.tagging import tag_page
 
+    model = model if model is not None else _worker["model"]
+    fmt = fmt if fmt is not None else _worker["format"]
     try:
         text, size, mtime_ns = read_page(source.path)
     except ValueError as exc:
         return FileResult(source.name, error=str(exc))
     try:
-        records = tag_page(_worker["model"], text, source.name)
+        records = tag_page(model, text, source.name)
     except Exception as exc:  # a bug on one odd page must not stop the archive
         return FileResult(source.name, size, mtime_ns, error=f"internal error: {type(exc).__name__}: {exc}")
     topics = Counter(label for r in records for label in r["labels"])
@@ -307,7 +341,7 @@ def tag_file(source: Source) -> FileResult:
         source.name,
         size,
         mtime_ns,
-        data=_worker["format"].encode(records),
+        data=fmt.encode(records),
         articles=len(records),
         untagged=sum(1 for r in records if not r["labels"]),
         topics=dict(topics),
@@ -338,6 +372,26 @@ def tag_in_order(sources: Iterable[Source], workers: int, model_path, format_nam
         pool.shutdown(wait=not window, cancel_futures=True)
 
 
+def group_sources(sources: Iterable[Source]) -> Iterator[list]:
+    """Yield ``sources`` cut into consecutive groups, in order: a group is closed before
+    a file that would take it past ``GROUP_FILES`` files or ``GROUP_BYTES`` bytes (file
+    sizes as on disk now, 0 when unreadable; a larger file makes a group of its own).
+    The same list of files and sizes always gives the same groups."""
+    group, size = [], 0
+    for src in sources:
+        try:
+            n = 0 if src.error else os.stat(src.path).st_size
+        except OSError:
+            n = 0
+        if group and (len(group) >= GROUP_FILES or size + n > GROUP_BYTES):
+            yield group
+            group, size = [], 0
+        group.append(src)
+        size += n
+    if group:
+        yield group
+
+
 # ---------------------------------------------------------------------------
 # Writing: standard output, or a resumable file
 
@@ -349,6 +403,7 @@ class StreamOutput:
     resumed_articles = 0
     resumed_untagged = 0
     resumed_topics: dict = {}
+    resumed_failures: list = []
 
     def __init__(self, stream, fmt):
         self.stream = stream
@@ -361,7 +416,7 @@ class StreamOutput:
         self.stream.flush()
 
     def append(self, result: FileResult) -> None:
-        """Write one file's records."""
+        """Write one file's records (none for a failed file)."""
         self.stream.write(result.data)
         self.stream.flush()
 
@@ -466,6 +521,7 @@ class ResumableOutput:
         self.resumed_articles = 0
         self.resumed_untagged = 0
         self.resumed_topics: Counter = Counter()
+        self.resumed_failures: list = []  # failed files are not journaled: tried again
         self._part_fh = None
         self._journal_fh = None
         self._pending: list = []  # journal entries of files appended since the last commit
@@ -567,7 +623,9 @@ class ResumableOutput:
     def append(self, result: FileResult) -> None:
         """Append one file's records to the part (one write); the file is journaled at
         the next commit, which comes at most ``COMMIT_SECONDS`` or ``COMMIT_FILES``
-        files later."""
+        files later.  A failed file is not journaled: a re-run tries it again."""
+        if result.error:
+            return
         self._part_fh.write(result.data)
         self._pending.append({
             "file": result.name,
@@ -612,6 +670,231 @@ class ResumableOutput:
             finally:
                 self._part_fh.close()
                 self._journal_fh.close()
+
+
+# ---------------------------------------------------------------------------
+# Writing: a Parquet dataset, one part per group of files
+
+
+def _import_pyarrow():
+    """Return ``(pyarrow, pyarrow.parquet)``; raises ``ResumeError`` saying what to
+    install when pyarrow is missing."""
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError as exc:
+        raise ResumeError(f"--format parquet needs pyarrow ({exc}): pip install 'newstag[cluster]'") from None
+    return pyarrow, pyarrow.parquet
+
+
+def parquet_schema(pa, topics):
+    """Return the Arrow schema of the Parquet rows: the record fields, ``lines`` and
+    ``labels`` as lists, ``scores`` as a struct of one float per topic (in order)."""
+    return pa.schema([
+        ("file", pa.string()),
+        ("index", pa.int64()),
+        ("title", pa.string()),
+        ("lines", pa.list_(pa.int64())),
+        ("labels", pa.list_(pa.string())),
+        ("scores", pa.struct([(t, pa.float64()) for t in topics])),
+        ("chars", pa.int64()),
+    ])
+
+
+def groups_digest(groups) -> str:
+    """Return the SHA-256 (hex) of the file names of ``groups``, group by group."""
+    h = hashlib.sha256()
+    for group in groups:
+        h.update(json.dumps([s.name for s in group], ensure_ascii=False).encode("utf-8") + b"\n")
+    return h.hexdigest()
+
+
+class ParquetOutput:
+    """Records as a Parquet dataset: ``DIR.part/part-NNNNN.parquet``, one per group of
+    ``groups``, and the manifest ``DIR.part/_newstag.json``; ``finish`` renames
+    ``DIR.part`` to ``DIR``.  See the module docstring for the protocol."""
+
+    MANIFEST = "_newstag.json"
+
+    def __init__(self, out: Path, topics, signature: dict, groups: list, restart: bool = False):
+        self.out = Path(out)
+        self.part = self.out.with_name(self.out.name + ".part")
+        self.manifest = self.part / self.MANIFEST
+        self.topics = list(topics)
+        self.groups = groups
+        self.signature = dict(signature, format=ParquetFormat.name, parquet=PARQUET_VERSION,
+                              group_bytes=GROUP_BYTES, group_files=GROUP_FILES,
+                              groups=len(groups), groups_sha256=groups_digest(groups))
+        self.restart = restart
+        self.done: dict = {}  # file name -> (size, mtime_ns) of files in parts already written
+        self.resumed_files = 0
+        self.resumed_articles = 0
+        self.resumed_untagged = 0
+        self.resumed_topics: Counter = Counter()
+        self.resumed_failures: list = []  # (name, reason) in parts already written
+        self._width = max(5, len(str(len(groups) - 1)))
+        self._todo: deque = deque()  # indices of the groups still to write, in order
+        self._results: list = []  # results of the first group of _todo, so far
+        self._pa = self._pq = self._schema = None
+
+    def part_path(self, index: int) -> Path:
+        """Return the path of part ``index``."""
+        return self.part / f"part-{index:0{self._width}d}.parquet"
+
+    # -- starting ---------------------------------------------------------
+    def start(self) -> None:
+        """Open the dataset: resume the interrupted run in ``DIR.part`` when its manifest
+        matches this run, or start a new one.  Raises ``ResumeError`` when neither is
+        safe (another run's parts, a ``DIR`` that exists, a folder that is not ours)."""
+        self._pa, self._pq = _import_pyarrow()
+        self._schema = parquet_schema(self._pa, self.topics)
+        if not self.out.parent.is_dir():
+            raise ResumeError(f"{self.out.parent}: no such folder for the output")
+        if self.out.exists() and not self.restart:
+            raise ResumeError(
+                f"{self.out} already exists (a finished run, or another file); "
+                "use --restart to replace it when this run finishes, or choose another -o"
+            )
+        if self.out.exists() and not (self.out.is_file() or (self.out / self.MANIFEST).is_file()):
+            raise ResumeError(f"{self.out} is a folder that is not a newstag Parquet dataset "
+                              f"(no {self.MANIFEST}); it is not replaced: choose another -o")
+        manifest = self._read_manifest()
+        if manifest is not None and self.restart:
+            shutil.rmtree(self.part)
+            manifest = None
+        if manifest is None:
+            self._start_new()
+        else:
+            self._check_same_run(manifest)
+            self._resume()
+
+    def _read_manifest(self) -> dict | None:
+        """Return the manifest of ``DIR.part`` (None when there is no ``DIR.part``, or
+        only the empty folder a run stopped in before its manifest was written)."""
+        if not self.part.exists():
+            return None
+        try:
+            return json.loads(self.manifest.read_bytes())
+        except FileNotFoundError:
+            if self.part.is_dir() and all(p.name.endswith(".tmp") for p in self.part.iterdir()):
+                return None
+            raise ResumeError(f"{self.part} exists but holds no newstag run ({self.MANIFEST} is missing); "
+                              "it is not touched: remove it, or choose another -o") from None
+        except (OSError, ValueError) as exc:
+            raise ResumeError(f"{self.manifest}: unreadable ({exc}); use --restart to discard {self.part}") from None
+
+    def _check_same_run(self, manifest: dict) -> None:
+        if manifest.get("parquet") != PARQUET_VERSION:
+            raise ResumeError(f"{self.manifest} was written by another version of newstag; use --restart")
+        what = {
+            "paths": "PATH arguments",
+            "abs_paths": "PATH arguments (absolute)",
+            "model_sha256": "model",
+            "group_bytes": "group size",
+            "group_files": "group size",
+            "groups_sha256": "files (the files under PATH changed since)",
+        }
+        differs = sorted({what[k] for k in what if manifest.get(k) != self.signature.get(k)})
+        if differs:
+            then = " ".join(manifest.get("paths", []))
+            raise ResumeError(
+                f"{self.part} holds an interrupted run with other {', '.join(differs)} "
+                f"(it was: newstag tag {then} --format parquet -o {self.out}). Re-run that command to "
+                "finish it, or add --restart to discard it and start this one."
+            )
+
+    def _start_new(self) -> None:
+        self.part.mkdir(exist_ok=True)
+        _fsync_dir(self.part)
+        _write_atomically(self.manifest, json.dumps(self.signature, ensure_ascii=False).encode("utf-8") + b"\n")
+        self._todo = deque(range(len(self.groups)))
+
+    def _resume(self) -> None:
+        for tmp in self.part.glob(".*.tmp"):  # a part being written when the run stopped
+            tmp.unlink()
+        for index, group in enumerate(self.groups):
+            meta = self._part_meta(index)
+            if meta is None or [f[0] for f in meta["files"]] != [s.name for s in group]:
+                self._todo.append(index)
+                continue
+            for name, size, mtime_ns in meta["files"]:
+                self.done[name] = (size, mtime_ns)
+            for name, reason in meta["failures"]:
+                self.resumed_failures.append((name, reason))
+            self.resumed_files += len(meta["files"]) - len(meta["failures"])
+            self.resumed_articles += meta["articles"]
+            self.resumed_untagged += meta["untagged"]
+            self.resumed_topics.update(meta["topics"])
+
+    def _part_meta(self, index: int) -> dict | None:
+        """Return the ``newstag`` metadata of part ``index``, None when the part is
+        missing or unreadable (it is written again)."""
+        try:
+            metadata = self._pq.read_schema(self.part_path(index)).metadata or {}
+            return json.loads(metadata[b"newstag"])
+        except (OSError, KeyError, ValueError, self._pa.ArrowException):
+            return None
+
+    # -- writing ----------------------------------------------------------
+    def append(self, result: FileResult) -> None:
+        """Take one file's result (files come in group order); write the group's part
+        when it is the group's last file."""
+        index = self._todo[0]
+        group = self.groups[index]
+        expected = group[len(self._results)].name
+        if result.name != expected:
+            raise RuntimeError(f"{result.name} came where part {index} expects {expected}")
+        self._results.append(result)
+        if len(self._results) == len(group):
+            self._write_part(index, self._results)
+            self._todo.popleft()
+            self._results = []
+
+    def _write_part(self, index: int, results: list) -> None:
+        """Write part ``index`` from its files' ``results``, atomically."""
+        records = [json.loads(line) for r in results if not r.error for line in r.data.splitlines()]
+        topics = Counter()
+        for r in results:
+            topics.update(r.topics)
+        meta = {
+            "part": index,
+            # failed files are listed too (size and mtime None), so that the part's
+            # files are its group's; they are reported again when a run resumes
+            "files": [[r.name, None, None] if r.error else [r.name, r.size, r.mtime_ns] for r in results],
+            "failures": [[r.name, r.error] for r in results if r.error],
+            "articles": sum(r.articles for r in results),
+            "untagged": sum(r.untagged for r in results),
+            "topics": dict(topics),
+        }
+        schema = self._schema.with_metadata({"newstag": json.dumps(meta, ensure_ascii=False)})
+        table = self._pa.Table.from_pylist(records, schema=schema)
+        path = self.part_path(index)
+        tmp = path.with_name("." + path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            self._pq.write_table(table, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path)
+
+    def finish(self) -> None:
+        """Make the dataset final: rename ``DIR.part`` to ``DIR`` (replacing an old
+        ``DIR`` with ``--restart``)."""
+        if self._todo:
+            raise RuntimeError(f"{self.part}: {len(self._todo)} part(s) not written")
+        if self.out.is_dir():
+            old = self.out.with_name(f".{self.out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)  # left by a run stopped right here
+            os.rename(self.out, old)
+            shutil.rmtree(old)
+        elif self.out.exists():
+            self.out.unlink()
+        os.rename(self.part, self.out)
+        _fsync_dir(self.out)
+
+    def close(self) -> None:
+        """Nothing to flush: parts are written whole; the files of a group not yet
+        written are tagged again when the run resumes."""
 
 
 # ---------------------------------------------------------------------------
@@ -707,6 +990,7 @@ class Summary:
         self.articles += output.resumed_articles
         self.untagged += output.resumed_untagged
         self.topics.update(output.resumed_topics)
+        self.failures.extend(output.resumed_failures)
 
     def text(self, interrupted: bool = False) -> str:
         """Return the closing summary (several lines)."""

@@ -1,8 +1,9 @@
 """``newstag tag``: split archive pages into articles and tag every article.
 
 The command is registered on the ``newstag`` group in ``newstag.cli``; the work is
-done by ``newstag.archive`` (file walking, worker pool, resumable output, progress,
-summary).
+done by ``newstag.archive`` (file walking, worker pool, resumable outputs, progress,
+summary), or with ``--scheduler`` by ``newstag.cluster`` on a Dask cluster (same
+outputs, progress and summary).
 """
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ def _pending(sources, output, say):
     for src in sources:
         if src.name in output.done:
             size, mtime_ns = output.done[src.name]
+            if size is None:  # failed in a Parquet part already written: reported again
+                continue
             try:
                 st = os.stat(src.path)
                 changed = (st.st_size, st.st_mtime_ns) != (size, mtime_ns)
@@ -78,19 +81,66 @@ def _silence_stdout():
         pass
 
 
+def _connect(address, model_file):
+    """Return ``(newstag.cluster, client, model SHA-256)``: a client of the Dask scheduler
+    at ``address`` whose workers have been sent the model; a ``ClickException`` when
+    dask is missing, the scheduler does not answer or a worker cannot load the model."""
+    try:
+        from newstag import cluster
+    except ImportError as exc:
+        raise click.ClickException(
+            f"--scheduler needs dask.distributed, which is not installed ({exc}): pip install 'newstag[cluster]'"
+        ) from None
+    try:
+        client = cluster.connect(address)
+    except cluster.ClusterError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        click.echo(cluster.describe(client), err=True)
+        return cluster, client, cluster.send_model(client, model_file)
+    except cluster.ClusterError as exc:
+        client.close()
+        raise click.ClickException(str(exc)) from None
+
+
+def _open_output(paths, output, format_name, model, model_sha, restart):
+    """Return ``(output, sources)``: the output to write to (standard output, a
+    resumable file, a Parquet dataset) and the files to tag, in order (for Parquet,
+    listed and grouped into parts first)."""
+    sources = archive.find_files(paths)
+    fmt = archive.make_format(format_name, model.topics)
+    if output is None:
+        return archive.StreamOutput(sys.stdout.buffer, fmt), sources
+    signature = {
+        "paths": list(paths),
+        "abs_paths": [os.path.abspath(p) for p in paths],
+        "model_sha256": model_sha,
+    }
+    if format_name == "parquet":
+        groups = list(archive.group_sources(sources))
+        out = archive.ParquetOutput(output, model.topics, signature, groups, restart=restart)
+        return out, [src for group in groups for src in group]
+    return archive.ResumableOutput(output, fmt, signature, restart=restart), sources
+
+
 @click.command("tag")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the records to OUT (resumable) instead of standard output.")
-@click.option("--format", "format_name", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-              help="JSON lines, or CSV for spreadsheets (UTF-8 with BOM).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the records to OUT (resumable) instead of standard output; "
+                   "with --format parquet, OUT is a folder.")
+@click.option("--format", "format_name", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl",
+              show_default=True,
+              help="JSON lines, CSV for spreadsheets (UTF-8 with BOM), or a Parquet dataset (needs -o).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the number of cores).")
+@click.option("--scheduler", metavar="ADDRESS", envvar="NEWSTAG_SCHEDULER", default=None,
+              help="Do the work on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786; "
+                   "default: $NEWSTAG_SCHEDULER); its workers must read PATH at the same absolute paths.")
 @click.option("--restart", is_flag=True,
               help="With -o: discard an interrupted run's OUT.part, or replace an existing OUT when this run finishes.")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=f"Model file (default: the shipped model, {DEFAULT_MODEL_PATH.name}).")
-def tag(paths, output, format_name, workers, restart, model_path):
+def tag(paths, output, format_name, workers, scheduler, restart, model_path):
     """Split the pages in PATH... (files, or folders searched for *.txt) into articles
     and tag each: one record per article, in file order.
 
@@ -104,24 +154,37 @@ def tag(paths, output, format_name, workers, restart, model_path):
     Examples:
         newstag tag archive/ > records.jsonl
         newstag tag archive/2023 archive/2024 -o tags.csv --format csv --workers 4
+        newstag tag /mnt/archive -o /mnt/tags --format parquet --scheduler tcp://10.0.0.5:8786
     """
     if restart and output is None:
         raise click.UsageError("--restart only applies with -o")
-    workers = workers or archive.default_workers()
+    if format_name == "parquet" and output is None:
+        raise click.UsageError("--format parquet writes a folder of part files: name it with -o DIR")
+    if format_name != "parquet" and output is not None and output.is_dir():
+        raise click.UsageError(f"-o {output}: is a folder; --format {format_name} writes one file")
+    if scheduler and workers:
+        raise click.UsageError("--workers does not apply with --scheduler: the cluster's workers do the work")
     model = _load(model_path)
     model_file = str(model_path or DEFAULT_MODEL_PATH)
-    archive.set_worker_model(model, model_file, format_name)  # forked workers inherit it
-    fmt = archive.make_format(format_name, model.topics)
-
-    if output is not None:
-        signature = {
-            "paths": list(paths),
-            "abs_paths": [os.path.abspath(p) for p in paths],
-            "model_sha256": archive.model_fingerprint(model_file),
-        }
-        out = archive.ResumableOutput(output, fmt, signature, restart=restart)
+    if scheduler:
+        cluster, client, model_sha = _connect(scheduler, model_file)
     else:
-        out = archive.StreamOutput(sys.stdout.buffer, fmt)
+        archive.set_worker_model(model, model_file, format_name)  # forked workers inherit it
+        cluster = client = None
+        model_sha = archive.model_fingerprint(model_file) if output is not None else None
+    try:
+        _tag(paths, output, format_name, workers or archive.default_workers(), restart, model, model_file,
+             model_sha, cluster, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _tag(paths, output, format_name, workers, restart, model, model_file, model_sha, cluster, client):
+    """Run ``newstag tag`` (its arguments checked, the model loaded): locally with
+    ``workers`` processes, or with ``cluster`` (the ``newstag.cluster`` module) and its
+    ``client``.  Ends with ``sys.exit`` on failures or an interruption."""
+    out, sources = _open_output(paths, output, format_name, model, model_sha, restart)
     try:
         out.start()
     except archive.ResumeError as exc:
@@ -145,16 +208,20 @@ def tag(paths, output, format_name, workers, restart, model_path):
         say(f"resuming {output}: {out.resumed_files} file(s), {out.resumed_articles} article(s) "
             "already written by the interrupted run")
 
-    sources = _pending(archive.find_files(paths), out, say)
-    results = archive.tag_in_order(sources, workers, model_file, format_name)
+    pending = _pending(sources, out, say)
+    if client is not None:
+        results = cluster.tag_in_order(client, pending, model_sha, format_name)
+        cluster_errors = (cluster.ClusterError,)
+    else:
+        results = archive.tag_in_order(pending, workers, model_file, format_name)
+        cluster_errors = ()
     stopped = None  # why the run stopped early, if it did
     previous_sigterm = _on_sigterm(_interrupt)  # `kill` ends the run as Ctrl-C does
     try:
         for result in results:
             if result.error:
                 say(f"{result.name}: {result.error}")
-            else:
-                out.append(result)
+            out.append(result)
             summary.add(result)
             progress.update(result)
     except KeyboardInterrupt:
@@ -163,6 +230,8 @@ def tag(paths, output, format_name, workers, restart, model_path):
         stopped = "broken pipe"
     except BrokenProcessPool:
         stopped = "a worker process died (killed, or out of memory?)"
+    except cluster_errors as exc:
+        stopped = f"the cluster failed: {exc}"
     finally:
         results.close()  # stops the worker pool
         if previous_sigterm is not None:
