@@ -13,15 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-pytest.importorskip("distributed")
-pq = pytest.importorskip("pyarrow.parquet")
-
-import newstag  # noqa: E402
-from newstag import archive  # noqa: E402
-from newstag.tagcmd import tag  # noqa: E402
+import newstag
+from newstag import archive
+from newstag.tagcmd import tag
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "examples" / "archive"
@@ -166,7 +165,6 @@ def test_parquet_has_the_json_lines_rows(parquet_runs, many_expected):
 
 
 def test_parquet_opens_in_pandas(parquet_runs, many_expected):
-    pd = pytest.importorskip("pandas")
     frame = pd.read_parquet(parquet_runs[0])
     assert list(frame.columns) == ["file", "index", "title", "lines", "labels", "scores", "chars"]
     rows = [dict(r, lines=list(r["lines"]), labels=list(r["labels"])) for r in frame.to_dict("records")]

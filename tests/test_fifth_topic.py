@@ -159,9 +159,8 @@ def test_service_lists_and_tags_education(model_path):
 def test_fifth_topic_in_label_page(model_path, folder, tmp_path):
     """/label (service/label.py): the topic is offered with its keys, and an answer with
     it lands in labels.csv, which then trains."""
-    pytest.importorskip("newstag.service.label", reason="needs /label")
     from newstag.service import create_app
-    from newstag.service.label import SUGGEST_COLUMNS
+    from newstag.training.suggest import SUGGEST_COLUMNS
     from newstag.training.labels import read_labels
 
     work = tmp_path / "labelling"

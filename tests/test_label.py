@@ -561,7 +561,6 @@ def test_openapi_documents_every_label_route_and_is_valid(app, api):
 # -- a queue suggested from an archive -------------------------------------------------------------
 
 def test_queue_from_an_archive_page_is_suggested_at_start(folder, model_file):
-    pytest.importorskip("newstag.training.suggest", reason="newstag.training.suggest is not in this checkout yet")
     page = ROOT / "examples" / "archive" / "001_df55c92e11fa0b87.txt"
     # labels.csv holds every paragraph of the sample pages: keep only the authored rows
     rows = [r for r in rows_of(folder / "labels.csv") if r["source"] == "authored"]
