@@ -76,8 +76,10 @@ def describe(client: Client) -> str:
     """Return a line about the cluster: scheduler address, workers and threads, and
     the dashboard's address."""
     nthreads = client.nthreads()
+    services = client.scheduler_info().get("services") or {}
+    dashboard = client.dashboard_link if "dashboard" in services else "none (the scheduler runs without one)"
     line = (f"cluster: {client.scheduler.address}, {len(nthreads)} worker(s), "
-            f"{sum(nthreads.values())} thread(s); dashboard: {client.dashboard_link}")
+            f"{sum(nthreads.values())} thread(s); dashboard: {dashboard}")
     if not nthreads:
         line += "\nno worker has joined yet: the work waits for one"
     return line

@@ -359,3 +359,25 @@ def test_a_lost_worker_costs_no_record(model_path, cluster, address, many_pages,
     lost = list(removed[0]["processing-tasks"]) + list(removed[0]["lost-computed-tasks"])
     assert any(str(key).startswith("newstag-tag-") for key in lost), removed  # it held work when killed
     assert out.read_bytes() == many_expected
+
+
+class _ClientWithoutDashboard:
+    """What ``cluster.describe`` reads of a client whose scheduler runs with --no-dashboard."""
+
+    class scheduler:
+        address = "tcp://127.0.0.1:1"
+
+    dashboard_link = "http://127.0.0.1:8787/status"
+
+    def nthreads(self):
+        return {"w1": 1}
+
+    def scheduler_info(self):
+        return {"services": {}}
+
+
+def test_describe_does_not_print_a_dashboard_the_scheduler_does_not_serve():
+    from newstag.cluster import describe
+
+    line = describe(_ClientWithoutDashboard())
+    assert line == "cluster: tcp://127.0.0.1:1, 1 worker(s), 1 thread(s); dashboard: none (the scheduler runs without one)"
