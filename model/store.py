@@ -8,12 +8,12 @@ when loaded.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import joblib
+
+from .atomic import atomic_file
 
 FORMAT = "newstag-model"
 FORMAT_VERSION = 1
@@ -42,34 +42,18 @@ def library_versions() -> dict:
     return out
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_model(model, meta: dict, path) -> Path:
     """Write ``model`` and ``meta`` to ``path`` atomically (temporary file in the same
     folder, then rename) and return the path.  A crash leaves the old file intact."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "meta": dict(meta, versions=library_versions()),
         "model": model,
     }
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            joblib.dump(payload, fh, compress=3)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a model is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as fh:
+        joblib.dump(payload, fh, compress=3)
     return path
 
 

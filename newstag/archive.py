@@ -86,6 +86,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from newstag.model.atomic import fsync_dir, write_atomically
+
 JOURNAL_VERSION = 1
 WINDOW_PER_WORKER = 4
 COMMIT_SECONDS = 1.0  # longest time between two fsync'ed commits of the output
@@ -348,28 +350,35 @@ def tag_file(source: Source, model=None, fmt=None) -> FileResult:
     )
 
 
-def tag_in_order(sources: Iterable[Source], workers: int, model_path, format_name: str) -> Iterator[FileResult]:
-    """Yield the ``FileResult`` of each source, in the order of ``sources``.
-
-    ``workers == 1`` tags in this process (its model must be set with
-    ``set_worker_model``); otherwise a pool of ``workers`` processes, each with the
-    model loaded once, works through a window of at most ``4 x workers`` files."""
-    if workers <= 1:
-        for src in sources:
-            yield tag_file(src)
-        return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(model_path, format_name))
+def map_in_order(fn, items: Iterable, workers: int, initializer=None, initargs=()) -> Iterator:
+    """Yield ``fn(item)`` for each of ``items``, in order, computed by a pool of
+    ``workers`` processes (each prepared once by ``initializer(*initargs)``) working
+    through a window of at most ``WINDOW_PER_WORKER x workers`` items, so memory does not
+    grow with the input.  On an interrupt, what is queued is dropped and the items
+    being worked on end by themselves."""
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs)
     window = deque()
     try:
-        for src in sources:
-            window.append(pool.submit(tag_file, src))
+        for item in items:
+            window.append(pool.submit(fn, item))
             if len(window) >= workers * WINDOW_PER_WORKER:
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
     finally:
-        # on an interrupt: drop what is queued, let running files end, do not wait
         pool.shutdown(wait=not window, cancel_futures=True)
+
+
+def tag_in_order(sources: Iterable[Source], workers: int, model_path, format_name: str) -> Iterator[FileResult]:
+    """Yield the ``FileResult`` of each source, in the order of ``sources``.
+
+    ``workers == 1`` tags in this process (its model must be set with
+    ``set_worker_model``); otherwise a pool of ``workers`` processes, each with the
+    model loaded once (``map_in_order``)."""
+    if workers <= 1:
+        yield from map(tag_file, sources)
+        return
+    yield from map_in_order(tag_file, sources, workers, init_worker, (model_path, format_name))
 
 
 def group_sources(sources: Iterable[Source]) -> Iterator[list]:
@@ -438,31 +447,6 @@ def model_fingerprint(path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or creation in ``path``'s folder durable (where the OS allows)."""
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: temporary file, fsync, rename, fsync folder."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path)
 
 
 def read_journal(path: Path) -> tuple[dict | None, list]:
@@ -587,8 +571,8 @@ class ResumableOutput:
     def _start_new(self) -> None:
         preamble = self.fmt.preamble()
         header = dict(self.signature, journal=JOURNAL_VERSION, preamble_end=len(preamble))
-        _write_atomically(self.journal, json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n")
-        _write_atomically(self.part, preamble)
+        write_atomically(self.journal, json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n")
+        write_atomically(self.part, preamble)
 
     def _resume(self, header: dict, entries: list) -> None:
         header_len = len(self.journal.read_bytes().split(b"\n", 1)[0]) + 1
@@ -607,7 +591,7 @@ class ResumableOutput:
             entries.pop()
         if not entries:  # nothing finished yet: begin the part again
             _truncate(self.journal, header_len)
-            _write_atomically(self.part, self.fmt.preamble())
+            write_atomically(self.part, self.fmt.preamble())
             return
         last, journal_end = entries[-1]
         _truncate(self.journal, journal_end)
@@ -659,7 +643,7 @@ class ResumableOutput:
         """Make the output final: commit, rename ``OUT.part`` to ``OUT``, remove the journal."""
         self.close()
         os.replace(self.part, self.out)
-        _fsync_dir(self.out)
+        fsync_dir(self.out)
         self.journal.unlink(missing_ok=True)
 
     def close(self) -> None:
@@ -805,8 +789,8 @@ class ParquetOutput:
 
     def _start_new(self) -> None:
         self.part.mkdir(exist_ok=True)
-        _fsync_dir(self.part)
-        _write_atomically(self.manifest, json.dumps(self.signature, ensure_ascii=False).encode("utf-8") + b"\n")
+        fsync_dir(self.part)
+        write_atomically(self.manifest, json.dumps(self.signature, ensure_ascii=False).encode("utf-8") + b"\n")
         self._todo = deque(range(len(self.groups)))
 
     def _resume(self) -> None:
@@ -875,7 +859,7 @@ class ParquetOutput:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path)
+        fsync_dir(path)
 
     def finish(self) -> None:
         """Make the dataset final: rename ``DIR.part`` to ``DIR`` (replacing an old
@@ -890,7 +874,7 @@ class ParquetOutput:
         elif self.out.exists():
             self.out.unlink()
         os.rename(self.part, self.out)
-        _fsync_dir(self.out)
+        fsync_dir(self.out)
 
     def close(self) -> None:
         """Nothing to flush: parts are written whole; the files of a group not yet

@@ -3,26 +3,12 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import click
 
-from newstag.model.store import DEFAULT_MODEL_PATH, ModelFileError, ModelVersionWarning, load_model
-
-
-def _warn_to_stderr(message, category, filename, lineno, file=None, line=None):
-    click.echo(f"warning: {message}", err=True)
-
-
-def _load(model_path):
-    warnings.showwarning = _warn_to_stderr
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", ModelVersionWarning)
-            return load_model(model_path)
-    except ModelFileError as exc:
-        raise click.ClickException(str(exc)) from None
+from newstag.console import load
+from newstag.model.store import DEFAULT_MODEL_PATH
 
 
 def read_text_file(path) -> str:
@@ -158,7 +144,7 @@ def classify(file, jsonl, model_path):
         newstag classify article.txt
         cat articles.jsonl | newstag classify --jsonl
     """
-    model = _load(model_path)
+    model = load(model_path)
     if jsonl:
         failed = _classify_jsonl(model, sys.stdin.buffer, sys.stdout)
         if failed:
@@ -188,7 +174,7 @@ def evaluate(set_path, show_errors, model_path):
     from newstag.training.evaluate import EVAL_SET, evaluate_model, read_eval_set
     from newstag.training.metrics import format_table
 
-    model = _load(model_path)
+    model = load(model_path)
     path = set_path or EVAL_SET
     if not Path(path).is_file():
         raise click.ClickException(f"{path}: no evaluation set (give one with --set)")

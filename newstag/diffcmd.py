@@ -8,11 +8,8 @@ are in flight.  Only the changed articles are kept in memory, to be sorted.
 """
 from __future__ import annotations
 
-import os
 import sys
 import warnings
-from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,26 +17,12 @@ from pathlib import Path
 import click
 
 from newstag import archive
-from newstag.model.store import ModelFileError, ModelVersionWarning, load_model
+from newstag.console import load, silence_stdout
+from newstag.model.atomic import write_atomically
+from newstag.model.store import ModelVersionWarning, load_model
 from newstag.training import diff as modeldiff
 
 EXIT_FAILED_FILES = 1
-
-
-def _load(model_path):
-    """Return the model at ``model_path``; a version warning goes to standard error, a
-    file that is not a model becomes a ``ClickException`` naming it."""
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        click.echo(f"warning: {message}", err=True)
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", ModelVersionWarning)
-            warnings.showwarning = show
-            return load_model(model_path)
-    except ModelFileError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------
@@ -90,51 +73,12 @@ def diff_file(source: archive.Source) -> FileDiff:
 
 
 def diff_in_order(sources, workers: int, old_path, new_path):
-    """Yield the ``FileDiff`` of each source, in order (see ``archive.tag_in_order``)."""
+    """Yield the ``FileDiff`` of each source, in order: in this process, or in a pool
+    of ``workers`` processes holding both models (``archive.map_in_order``)."""
     if workers <= 1:
-        for src in sources:
-            yield diff_file(src)
+        yield from map(diff_file, sources)
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(old_path, new_path))
-    window = deque()
-    try:
-        for src in sources:
-            window.append(pool.submit(diff_file, src))
-            if len(window) >= workers * archive.WINDOW_PER_WORKER:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
-    finally:
-        pool.shutdown(wait=not window, cancel_futures=True)
-
-
-def _silence_stdout():
-    """After a broken pipe: point standard output at /dev/null so exit does not complain."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync, rename over ``path``."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    yield from archive.map_in_order(diff_file, sources, workers, _init_worker, (old_path, new_path))
 
 
 @click.command("diff")
@@ -163,8 +107,8 @@ def diff(old_model, new_model, paths, format_name, output, workers):
         newstag diff old.joblib new.joblib /archive/2024 --format jsonl -o diff.jsonl
     """
     workers = workers or archive.default_workers()
-    old = _load(old_model)
-    new = _load(new_model)
+    old = load(old_model)
+    new = load(new_model)
     _models.update(old=old, new=new, paths=(str(old_model), str(new_model)))  # forked workers inherit them
 
     display = dict(getattr(old, "display_names", None) or {})
@@ -204,13 +148,13 @@ def diff(old_model, new_model, paths, format_name, output, workers):
     else:
         data = modeldiff.format_text(changes, summary, str(old_model), str(new_model))
     if output is not None:
-        _write_atomically(output, data.encode("utf-8"))
+        write_atomically(output, data.encode("utf-8"))
         click.echo(summary.text(), err=True)
     else:
         try:
             click.echo(data, nl=False)
         except BrokenPipeError:  # `newstag diff ... | head`
-            _silence_stdout()
+            silence_stdout()
             sys.exit(EXIT_FAILED_FILES)
     if summary.failures:
         sys.exit(EXIT_FAILED_FILES)

@@ -67,11 +67,11 @@ def suggest(paths, n, output, model_path, workers, labels_path):
         newstag train --add round1.csv
     """
     from newstag.archive import default_workers
-    from newstag.cli import _load
+    from newstag.console import load
     from newstag.training.labels import LabelsError
     from newstag.training.suggest import suggest as run_suggest, write_suggestions
 
-    model = _load(model_path)
+    model = load(model_path)
     labels = labels_path if labels_path.is_file() else None
     if labels is None:
         click.echo(f"note: {labels_path} not found: nothing is skipped as already labelled", err=True)

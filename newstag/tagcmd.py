@@ -10,33 +10,17 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import warnings
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import click
 
 from newstag import archive
-from newstag.model.store import DEFAULT_MODEL_PATH, ModelFileError, ModelVersionWarning, load_model
+from newstag.console import load, silence_stdout
+from newstag.model.store import DEFAULT_MODEL_PATH
 
 EXIT_FAILED_FILES = 1
 EXIT_INTERRUPTED = 130
-
-
-def _load(model_path):
-    """Return the model at ``model_path`` (default: the shipped one); a version warning
-    goes to standard error, a bad file becomes a ``ClickException``."""
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        click.echo(f"warning: {message}", err=True)
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", ModelVersionWarning)
-            warnings.showwarning = show
-            return load_model(model_path)
-    except ModelFileError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _pending(sources, output, say):
@@ -70,15 +54,6 @@ def _on_sigterm(handler):
         return signal.signal(signal.SIGTERM, handler)
     except ValueError:
         return None
-
-
-def _silence_stdout():
-    """After a broken pipe: point standard output at /dev/null so exit does not complain."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 def _connect(address, model_file):
@@ -164,7 +139,7 @@ def tag(paths, output, format_name, workers, scheduler, restart, model_path):
         raise click.UsageError(f"-o {output}: is a folder; --format {format_name} writes one file")
     if scheduler and workers:
         raise click.UsageError("--workers does not apply with --scheduler: the cluster's workers do the work")
-    model = _load(model_path)
+    model = load(model_path)
     model_file = str(model_path or DEFAULT_MODEL_PATH)
     if scheduler:
         cluster, client, model_sha = _connect(scheduler, model_file)
@@ -240,7 +215,7 @@ def _tag(paths, output, format_name, workers, restart, model, model_file, model_
     progress.clear()
 
     if stopped == "broken pipe":
-        _silence_stdout()
+        silence_stdout()
         sys.exit(EXIT_FAILED_FILES)
     if stopped:
         if stopped != "interrupted":

@@ -3,7 +3,7 @@ the file changed), and taking back a row the page added (undo).
 
 Appending is ``newstag.training.labels.append_rows``; removal here works the same way:
 under the same exclusive lock on ``labels.csv.lock`` (``_FileLock``), the whole file is
-rewritten to a temporary file, fsync'ed and renamed over labels.csv (``_replace``), so
+rewritten to a temporary file, fsync'ed and renamed over labels.csv (``write_atomically``), so
 an append and a removal, in any threads or processes, never lose or interleave a row
 and a reader never sees half a file.
 """
@@ -15,7 +15,8 @@ import threading
 from pathlib import Path
 
 from newstag.model.normalize import normalize
-from newstag.training.labels import REQUIRED_COLUMNS, _decode, _FileLock, _replace
+from newstag.model.atomic import write_atomically
+from newstag.training.labels import REQUIRED_COLUMNS, _decode, _FileLock
 
 from .holder import file_identity
 
@@ -56,7 +57,7 @@ def remove_row(path, text: str, labelled_by: str) -> dict | None:
         writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         writer.writerows({c: r.get(c, "") or "" for c in header} for r in rows)
-        _replace(path, out.getvalue().encode("utf-8"))
+        write_atomically(path, out.getvalue().encode("utf-8"))
     return {c: removed.get(c, "") or "" for c in header}
 
 

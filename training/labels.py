@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from newstag.model.atomic import write_atomically
 from newstag.model.normalize import normalize
 
 REQUIRED_COLUMNS = ("text", "labels", "source")
@@ -306,32 +307,5 @@ def append_rows(path, rows, topics_path=None) -> AppendResult:
             writer.writeheader()
             writer.writerows({c: r.get(c, "") or "" for c in header} for r in existing)
             writer.writerows(added)
-            _replace(path, out.getvalue().encode("utf-8"))
+            write_atomically(path, out.getvalue().encode("utf-8"))
     return AppendResult(len(added), skipped)
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it and rename it over
-    ``path`` (keeping the old file's permissions)."""
-    import tempfile
-
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dirfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dirfd)
-    finally:
-        os.close(dirfd)

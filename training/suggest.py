@@ -44,10 +44,11 @@ from pathlib import Path
 
 import numpy as np
 
+from newstag.model.atomic import write_atomically
 from newstag.model.classifier import combine_scores
 from newstag.model.normalize import normalize
 
-from .labels import LabelsError, _replace, append_rows, closest, labelled_keys, read_labels, read_topics, topics_path_for
+from .labels import LabelsError, append_rows, closest, labelled_keys, read_labels, read_topics, topics_path_for
 
 #: The columns of a suggestions CSV, in order.
 SUGGEST_COLUMNS = ("text", "labels", "guess", "scores", "source", "article_title", "article", "reason", "before", "after")
@@ -453,21 +454,9 @@ def _results(sources, workers, model, labelled_exact, keep):
         for src in sources:
             yield suggest_file(src, model, labelled_exact, keep)
         return
-    from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
+    from newstag.archive import map_in_order
 
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                               initargs=(model, labelled_exact, keep))
-    window = deque()
-    try:
-        for src in sources:
-            window.append(pool.submit(_worker_file, src))
-            if len(window) >= 4 * workers:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
-    finally:
-        pool.shutdown(wait=not window, cancel_futures=True)
+    yield from map_in_order(_worker_file, sources, workers, _init_worker, (model, labelled_exact, keep))
 
 
 def suggest(model, paths, n=50, labels_path=None, workers=1) -> SuggestRun:
@@ -515,7 +504,7 @@ def write_suggestions(rows, path) -> None:
     writer = csv.DictWriter(buf, fieldnames=SUGGEST_COLUMNS, lineterminator="\r\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows({c: r.get(c, "") or "" for c in SUGGEST_COLUMNS} for r in rows)
-    _replace(Path(path), ("\ufeff" + buf.getvalue()).encode("utf-8"))
+    write_atomically(Path(path), ("\ufeff" + buf.getvalue()).encode("utf-8"))
 
 
 def _read_rows(path, required) -> list:
