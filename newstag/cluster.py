@@ -40,13 +40,16 @@ import hashlib
 import os
 import time
 import uuid
+import warnings
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from distributed import Client, WorkerPlugin
 
 from newstag import archive
+from newstag.model.store import ModelFileError
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler
 WINDOW_PER_THREAD = 4  # tasks in flight per worker thread (finished ones wait to be written in order)
@@ -55,6 +58,7 @@ TRIM_THRESHOLD = 64 << 20  # bytes of free heap glibc may keep in a worker (see 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter
 
 _MODELS: dict = {}  # in a worker process: model SHA-256 -> the loaded model
+_WARNINGS: dict = {}  # in a worker process: model SHA-256 -> what loading it warned of
 
 
 class ClusterError(Exception):
@@ -105,9 +109,10 @@ class ModelPlugin(WorkerPlugin):
 
     idempotent = True  # registered again (the next run): the scheduler keeps the first
 
-    def __init__(self, data: bytes, sha256: str):
+    def __init__(self, data: bytes, sha256: str, source: str = "the model"):
         self.data = data
         self.sha256 = sha256
+        self.source = source  # the file's name on the client, for messages
 
     async def setup(self, worker) -> None:
         """Load the model into ``_MODELS`` unless this worker has it, and warm up the
@@ -120,10 +125,16 @@ class ModelPlugin(WorkerPlugin):
 
     def _load(self, path: Path) -> None:
         from newstag.model.segment import get_tokenizer
-        from newstag.model.store import load_model
+        from newstag.model.store import ModelFileError, ModelVersionWarning, load_model
 
         path.write_bytes(self.data)
-        _MODELS[self.sha256] = load_model(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ModelVersionWarning)
+            try:
+                _MODELS[self.sha256] = load_model(path)
+            except ModelFileError as exc:  # named as the client knows the file
+                raise ModelFileError(str(exc).replace(str(path), self.source)) from None
+        _WARNINGS[self.sha256] = [str(w.message) for w in caught if issubclass(w.category, ModelVersionWarning)]
         get_tokenizer()
 
 
@@ -133,14 +144,49 @@ def send_model(client: Client, model_file) -> str:
     cannot load it."""
     data = Path(model_file).read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
+    name = f"newstag-model-{sha256[:16]}"
     try:
-        client.register_plugin(ModelPlugin(data, sha256), name=f"newstag-model-{sha256[:16]}")
+        client.register_plugin(ModelPlugin(data, sha256, str(model_file)), name=name)
     except Exception as exc:
+        try:  # or every worker joining later would try it again
+            client.unregister_worker_plugin(name)
+        except Exception:
+            pass
+        if isinstance(exc, ModelFileError):  # the file is not a newstag model
+            raise ClusterError(str(exc)) from None
         raise ClusterError(
             f"a worker could not load the model {model_file}: {type(exc).__name__}: {exc} "
             "(every worker needs this version of newstag: pip install 'newstag[cluster]')"
         ) from None
     return sha256
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the client needs to know of the model the workers tag with: its topics, their
+    display names, and the warnings loading it gave (saved under other library versions)."""
+
+    topics: list
+    display_names: dict
+    warnings: list
+
+
+def _describe_model(model_key: str) -> ModelInfo:
+    """Return the ``ModelInfo`` of this worker's model ``model_key`` (runs on a worker)."""
+    model = _MODELS.get(model_key)
+    if model is None:
+        raise RuntimeError(f"this worker has no newstag model {model_key[:16]}: "
+                           "its set-up failed (see the worker's log)")
+    return ModelInfo(list(model.topics), dict(getattr(model, "display_names", None) or {}),
+                     list(_WARNINGS.get(model_key, [])))
+
+
+def model_info(client: Client, model_key: str) -> ModelInfo:
+    """Return the ``ModelInfo`` of the model sent as ``model_key``, asked of a worker: the
+    client itself never loads the model (nor imports scikit-learn).  Waits for a worker
+    when none has joined; raises ``ClusterError`` when the question fails."""
+    future = client.submit(_describe_model, model_key, pure=False, key=f"newstag-model-info-{uuid.uuid4().hex[:8]}")
+    return _result(future)
 
 
 def tag_group(sources: list, model_key: str, format_name: str) -> list:

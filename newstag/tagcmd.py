@@ -57,25 +57,33 @@ def _on_sigterm(handler):
 
 
 def _connect(address, model_file):
-    """Return ``(newstag.cluster, client, model SHA-256)``: a client of the Dask scheduler
-    at ``address`` whose workers have been sent the model; a ``ClickException`` when
-    dask is missing, the scheduler does not answer or a worker cannot load the model."""
+    """Return ``(newstag.cluster, client, model SHA-256, model info)``: a client of the
+    Dask scheduler at ``address`` whose workers have been sent and have loaded the model
+    at ``model_file``, and what a worker says of that model (``cluster.ModelInfo``: the
+    client does not load it).  A ``ClickException`` when dask is missing, the model file
+    cannot be read, the scheduler does not answer or a worker cannot load the model."""
     try:
         from newstag import cluster
     except ImportError as exc:
         raise click.ClickException(
             f"--scheduler needs dask.distributed, which is not installed ({exc}): pip install 'newstag[cluster]'"
         ) from None
+    if not os.access(model_file, os.R_OK) or os.path.isdir(model_file):
+        raise click.ClickException(f"{model_file}: no such model file, or it cannot be read")
     try:
         client = cluster.connect(address)
     except cluster.ClusterError as exc:
         raise click.ClickException(str(exc)) from None
     try:
         click.echo(cluster.describe(client), err=True)
-        return cluster, client, cluster.send_model(client, model_file)
+        model_sha = cluster.send_model(client, model_file)
+        info = cluster.model_info(client, model_sha)
     except cluster.ClusterError as exc:
         client.close()
         raise click.ClickException(str(exc)) from None
+    for message in info.warnings:
+        click.echo(f"warning: {message}", err=True)
+    return cluster, client, model_sha, info
 
 
 def _open_output(paths, output, format_name, model, model_sha, restart):
@@ -139,11 +147,11 @@ def tag(paths, output, format_name, workers, scheduler, restart, model_path):
         raise click.UsageError(f"-o {output}: is a folder; --format {format_name} writes one file")
     if scheduler and workers:
         raise click.UsageError("--workers does not apply with --scheduler: the cluster's workers do the work")
-    model = load(model_path)
     model_file = str(model_path or DEFAULT_MODEL_PATH)
-    if scheduler:
-        cluster, client, model_sha = _connect(scheduler, model_file)
+    if scheduler:  # the workers load the model; the client only needs its topics
+        cluster, client, model_sha, model = _connect(scheduler, model_file)
     else:
+        model = load(model_path)
         archive.set_worker_model(model, model_file, format_name)  # forked workers inherit it
         cluster = client = None
         model_sha = archive.model_fingerprint(model_file) if output is not None else None
@@ -156,9 +164,11 @@ def tag(paths, output, format_name, workers, scheduler, restart, model_path):
 
 
 def _tag(paths, output, format_name, workers, restart, model, model_file, model_sha, cluster, client):
-    """Run ``newstag tag`` (its arguments checked, the model loaded): locally with
-    ``workers`` processes, or with ``cluster`` (the ``newstag.cluster`` module) and its
-    ``client``.  Ends with ``sys.exit`` on failures or an interruption."""
+    """Run ``newstag tag`` (its arguments checked): locally with ``workers`` processes
+    and ``model`` loaded, or with ``cluster`` (the ``newstag.cluster`` module) and its
+    ``client``, whose workers hold the model (``model`` is then a ``cluster.ModelInfo``:
+    its topics and their display names).  Ends with ``sys.exit`` on failures or an
+    interruption."""
     out, sources = _open_output(paths, output, format_name, model, model_sha, restart)
     try:
         out.start()

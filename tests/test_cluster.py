@@ -338,6 +338,46 @@ def test_dask_malloc_trimming_is_relaxed_on_workers(monkeypatch):
     assert cluster._relax_malloc_trim() == (os.uname().sysname == "Linux" and os.confstr("CS_GNU_LIBC_VERSION") is not None)
 
 
+def test_the_client_neither_loads_the_model_nor_imports_scikit_learn(address, many_expected, many_pages,
+                                                                       tmp_path):
+    """The workers load the model; the client only asks one of them for its topics."""
+    out = tmp_path / "tags.jsonl"
+    code = ("import sys\nfrom newstag.tagcmd import tag\n"
+            "try:\n    tag(sys.argv[1:], prog_name='newstag tag')\n"
+            "except SystemExit as exc:\n    print('exit', exc.code, 'sklearn' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(many_pages), "-o", str(out), "--scheduler", address],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.stdout.split() == ["exit", "0", "False"], proc.stderr
+    assert out.read_bytes() == many_expected
+
+
+def test_a_file_that_is_not_a_model_is_named_and_nothing_written(address, tmp_path):
+    junk = tmp_path / "junk.joblib"
+    junk.write_bytes(b"these bytes are no model")
+    out = tmp_path / "tags.jsonl"
+    result = CliRunner().invoke(tag, [str(PAGES), "-o", str(out), "--model", str(junk), "--scheduler", address])
+    assert result.exit_code == 1
+    assert f"Error: {junk}: not a newstag model file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.joblib"]
+    missing = CliRunner().invoke(tag, [str(PAGES), "--model", str(tmp_path / "none.joblib"), "--scheduler", address])
+    assert missing.exit_code == 1 and "none.joblib: no such model file" in missing.stderr
+
+
+def test_a_model_of_other_library_versions_warns_at_the_client(model_path, address, tmp_path):
+    import joblib
+
+    payload = joblib.load(model_path)
+    payload["meta"]["versions"]["scikit-learn"] = "0.24.2"
+    old = tmp_path / "old.joblib"
+    joblib.dump(payload, old, compress=3)
+    result = CliRunner().invoke(tag, [str(PAGES / "000_abd0a3a3191919be.txt"), "--model", str(old),
+                                      "--scheduler", address])
+    assert result.exit_code == 0, result.stderr
+    assert "warning: " in result.stderr and "scikit-learn 0.24.2" in result.stderr
+    assert result.stdout_bytes == run_tag(model_path, PAGES / "000_abd0a3a3191919be.txt").stdout_bytes
+
+
 # --- a worker lost mid-run (last: it costs the cluster a worker restart) ----------------
 
 
