@@ -9,7 +9,7 @@ What it does, in one run:
    ``newstag tag --scheduler`` once against each right after its workers started:
    the *first run*, in which the workers are sent and load the model.
 3. Times whole processes (start-up included, as bench_tag.py does), ``--repeats``
-   times each, variants in turn within a repeat:
+   times each, variants in turn within a repeat (every other repeat in reverse order):
    * ``newstag tag --workers 1`` and ``--workers 2`` (the local process pool);
    * ``newstag tag --scheduler`` against the running 1-worker and 2-worker clusters
      (their workers already hold the model, as on a long-lived cluster);
@@ -22,6 +22,9 @@ What it does, in one run:
    path at the same number of worker processes (goal: at most 15% slower).  All
    variants must write byte-identical JSON lines (checked).
 
+Only what is being timed runs: the cluster not in use (or both, for the local and the
+LocalCluster variants) is paused with SIGSTOP, since an idle Dask cluster takes CPU too.
+
 CPU seconds are those of the whole work: the ``newstag tag`` process and its children,
 plus, for a running cluster, what its scheduler and workers used meanwhile (from
 ``/proc``) -- a figure less sensitive than wall time to other load on the machine.
@@ -30,11 +33,13 @@ Usage::
 
     python benchmarks/bench_cluster.py                    # 50 MB, 3 repeats
     python benchmarks/bench_cluster.py --mb 5 --repeats 1 # quick look
+    python benchmarks/bench_cluster.py --variants dask1,dask2 --repeats 11  # the scaling pair only
 """
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -70,6 +75,16 @@ if __name__ == "__main__":
                 code = exc.code
     sys.exit(code)
 '''
+
+
+VARIANTS = {  # --variants key -> the name reported
+    "local1": "local: newstag tag --workers 1",
+    "local2": "local: newstag tag --workers 2",
+    "dask1": "dask: running cluster, 1 worker process(es)",
+    "dask2": "dask: running cluster, 2 worker process(es)",
+    "lc-spawn": "dask: LocalCluster of 2 started in the process (spawn)",
+    "lc-fork": "dask: LocalCluster of 2 started in the process (fork)",
+}
 
 
 def free_port() -> int:
@@ -114,8 +129,23 @@ class DaskCluster:
         workers (all their processes)."""
         return sum(tree_cpu(proc.pid) for proc in self.procs)
 
+    def pause(self) -> None:
+        """Stop (SIGSTOP) every process of the cluster: an idle Dask cluster still uses
+        CPU (heartbeats, memory monitors: about 13% of a core for a scheduler and two
+        workers, measured with top), which would be taken from the variant being timed."""
+        for proc in reversed(self.procs):
+            for pid in tree_pids(proc.pid):
+                _signal(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let the processes stopped by ``pause`` run again (SIGCONT)."""
+        for proc in self.procs:
+            for pid in tree_pids(proc.pid):
+                _signal(pid, signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop the workers, then the scheduler (SIGTERM, then SIGKILL after 20 s)."""
+        self.resume()
         for proc in reversed(self.procs):
             proc.terminate()
             try:
@@ -125,20 +155,38 @@ class DaskCluster:
                 proc.wait()
 
 
-def tree_cpu(pid: int) -> float:
-    """Return the CPU seconds (user + system) of process ``pid`` and its living descendants
-    (children started by any of a process's threads)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total, stack = 0, [pid]
+def tree_pids(pid: int) -> list:
+    """Return ``pid`` and the pids of its living descendants (children started by any of
+    a process's threads)."""
+    found, stack = [], [pid]
     while stack:
         p = stack.pop()
+        found.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _signal(pid: int, sig) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def tree_cpu(pid: int) -> float:
+    """Return the CPU seconds (user + system) of process ``pid`` and its living descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in tree_pids(pid):
         try:
             with open(f"/proc/{p}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as fh:
-                    stack.extend(int(c) for c in fh.read().split())
         except (OSError, ValueError):
             continue
     return total / ticks
@@ -159,28 +207,34 @@ def bench(archive: Path, size: int, tmp: Path, args) -> tuple[list, list]:
     model = ["--model", str(args.model)] if args.model else []
     shim = tmp / "local_cluster.py"
     shim.write_text(LOCAL_CLUSTER, encoding="utf-8")
-    clusters = {n: DaskCluster(n, tmp / f"cluster{n}", env) for n in (1, 2)}
+    # the clusters are paused while another variant is timed: none may drop the other's
+    # workers for missing heartbeats (Dask's worker-ttl, 5 minutes) meanwhile
+    cluster_env = dict(env, DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL="None")
+    clusters = {n: DaskCluster(n, tmp / f"cluster{n}", cluster_env) for n in (1, 2)
+                if f"dask{n}" in args.variants}
     variants, outputs = {}, {}
 
-    def add(name, cmd_for_out):
+    def add(key, cmd_for_out):
+        if key not in args.variants:
+            return
         out = tmp / f"out{len(variants)}.jsonl"
-        variants[name] = cmd_for_out(out)
-        outputs[name] = out
+        variants[VARIANTS[key]] = cmd_for_out(out)
+        outputs[VARIANTS[key]] = out
 
-    add("local: newstag tag --workers 1", lambda o: tag + [str(archive), "-o", str(o), "--workers", "1"] + model)
-    add("local: newstag tag --workers 2", lambda o: tag + [str(archive), "-o", str(o), "--workers", "2"] + model)
+    add("local1", lambda o: tag + [str(archive), "-o", str(o), "--workers", "1"] + model)
+    add("local2", lambda o: tag + [str(archive), "-o", str(o), "--workers", "2"] + model)
     on_cluster = {}
     for n, c in clusters.items():
-        add(f"dask: running cluster, {n} worker process(es)",
-            lambda o, c=c: tag + [str(archive), "-o", str(o), "--scheduler", c.address] + model)
-        on_cluster[f"dask: running cluster, {n} worker process(es)"] = c
+        add(f"dask{n}", lambda o, c=c: tag + [str(archive), "-o", str(o), "--scheduler", c.address] + model)
+        on_cluster[VARIANTS[f"dask{n}"]] = c
     for method in ("spawn", "fork"):
-        add(f"dask: LocalCluster of 2 started in the process ({method})",
-            lambda o, m=method: [sys.executable, str(shim), m, "2", str(archive), "-o", str(o)] + model)
+        add(f"lc-{method}", lambda o, m=method: [sys.executable, str(shim), m, "2", str(archive), "-o", str(o)] + model)
 
     first = []
     try:
         for n, c in clusters.items():
+            for other in clusters.values():
+                other.pause()
             started = time.perf_counter()
             c.start()
             up = time.perf_counter() - started
@@ -192,8 +246,13 @@ def bench(archive: Path, size: int, tmp: Path, args) -> tuple[list, list]:
             print(f"  cluster of {n} up in {up:.1f} s; first run {res['seconds']:.1f} s", file=sys.stderr)
         runs = {name: [] for name in variants}
         for r in range(args.repeats):
-            for name, cmd in variants.items():
+            order = list(variants.items())
+            if r % 2:  # every other repeat in reverse, so that a drift of the machine's speed
+                order.reverse()  # within a repeat does not always favour the same variant
+            for name, cmd in order:
                 clean(outputs[name])
+                for c in clusters.values():  # only the cluster being timed runs
+                    c.resume() if on_cluster.get(name) is c else c.pause()
                 cluster_cpu = on_cluster[name].cpu_seconds() if name in on_cluster else 0.0
                 load = os.getloadavg()[0]
                 res = run_timed(cmd, env)
@@ -209,7 +268,7 @@ def bench(archive: Path, size: int, tmp: Path, args) -> tuple[list, list]:
     texts = {name: out.read_bytes() for name, out in outputs.items()}
     if len(set(texts.values())) != 1:
         raise RuntimeError("outputs differ: " + ", ".join(f"{n}: {len(t)} bytes" for n, t in texts.items()))
-    articles = count_lines(outputs["local: newstag tag --workers 1"])
+    articles = count_lines(next(iter(outputs.values())))
     rows = []
     for name, rs in runs.items():
         sec = statistics.median(r["seconds"] for r in rs)
@@ -218,6 +277,12 @@ def bench(archive: Path, size: int, tmp: Path, args) -> tuple[list, list]:
                      "load_before": statistics.median(r["load_before"] for r in rs),
                      "per_repeat": [r["seconds"] for r in rs]})
     return rows, first
+
+
+def _slower(speed: float, than: float) -> str:
+    """Return '12.3% slower' or '4.5% faster': ``speed`` against ``than`` (MB/s)."""
+    change = 1 - speed / than
+    return f"{change:.1%} slower" if change >= 0 else f"{-change:.1%} faster"
 
 
 def report(meta: dict, rows: list, first: list) -> str:
@@ -242,23 +307,39 @@ def report(meta: dict, rows: list, first: list) -> str:
     def speed(name):
         return by[name]["mb_per_s"]
 
-    l1, l2 = speed("local: newstag tag --workers 1"), speed("local: newstag tag --workers 2")
-    d1 = speed("dask: running cluster, 1 worker process(es)")
-    d2 = speed("dask: running cluster, 2 worker process(es)")
+    def paired(fast, slow):
+        """Per repeat, ``slow``'s seconds over ``fast``'s (runs of one repeat are
+        neighbours in time, so they share the machine's state): the ratios and their median."""
+        ratios = [s / f for f, s in zip(by[fast]["per_repeat"], by[slow]["per_repeat"])]
+        return ", ".join(f"{r:.2f}" for r in ratios), statistics.median(ratios)
+
+    def have(*keys):
+        return all(VARIANTS[k] in by for k in keys)
+
     lines += ["", "Goals:", ""]
-    for label, ratio, goal in (("local, 2 workers / 1 worker", l2 / l1, None),
-                               ("dask, 2 workers / 1 worker", d2 / d1, 1.7)):
+    for label, one, two, goal in (("local", "local1", "local2", None), ("dask", "dask1", "dask2", 1.7)):
+        if not have(one, two):
+            continue
+        ratio = speed(VARIANTS[two]) / speed(VARIANTS[one])
+        each, med = paired(VARIANTS[two], VARIANTS[one])
         verdict = "" if goal is None else (" -- holds" if ratio >= goal else " -- does NOT hold") + f" (goal >= {goal})"
-        lines.append(f"- speed-up {label}: {ratio:.2f}x{verdict}")
-    for n, d, l in ((1, d1, l1), (2, d2, l2)):
-        slower = 1 - d / l
-        verdict = "holds" if slower <= 0.15 else "does NOT hold"
-        lines.append(f"- dask path vs local path, {n} worker process(es): {slower:+.1%} slower "
-                     f"({d:.2f} vs {l:.2f} MB/s) -- {verdict} (goal: at most 15% slower)")
+        lines.append(f"- speed-up {label}, 2 workers / 1 worker: {ratio:.2f}x (medians){verdict}")
+        verdict = "" if goal is None else (" -- holds" if med >= goal else " -- does NOT hold")
+        lines.append(f"  - within each repeat: {each}; median {med:.2f}x{verdict}")
+    for n in (1, 2):
+        if have(f"dask{n}", f"local{n}"):
+            d, l = speed(VARIANTS[f"dask{n}"]), speed(VARIANTS[f"local{n}"])
+            verdict = "holds" if 1 - d / l <= 0.15 else "does NOT hold"
+            lines.append(f"- dask path vs local path, {n} worker process(es): {_slower(d, l)} "
+                         f"({d:.2f} vs {l:.2f} MB/s) -- {verdict} (goal: at most 15% slower)")
+            each, med = paired(VARIANTS[f"local{n}"], VARIANTS[f"dask{n}"])  # dask seconds / local seconds
+            lines.append(f"  - within each repeat, dask seconds / local seconds: {each}; median {med:.2f} "
+                         f"(dask {_slower(1 / med, 1)})")
     for method in ("spawn", "fork"):
-        lc = speed(f"dask: LocalCluster of 2 started in the process ({method})")
-        lines.append(f"- LocalCluster ({method}) in place of the local pool, 2 workers: {1 - lc / l2:+.1%} slower "
-                     f"than `--workers 2` ({lc:.2f} vs {l2:.2f} MB/s)")
+        if have(f"lc-{method}", "local2"):
+            lc, l2 = speed(VARIANTS[f"lc-{method}"]), speed(VARIANTS["local2"])
+            lines.append(f"- LocalCluster ({method}) in place of the local pool, 2 workers: {_slower(lc, l2)} "
+                         f"than `--workers 2` ({lc:.2f} vs {l2:.2f} MB/s)")
     return "\n".join(lines)
 
 
@@ -268,7 +349,13 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", type=Path, default=None, help="model file (default: the shipped model)")
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help=f"comma-separated variants to time (default: all of {','.join(VARIANTS)})")
     args = ap.parse_args(argv)
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown:
+        ap.error(f"--variants: unknown {', '.join(unknown)} (known: {', '.join(VARIANTS)})")
     with tempfile.TemporaryDirectory(prefix="bench_cluster.") as tmpdir:
         tmp = Path(tmpdir)
         started = time.perf_counter()
