@@ -26,8 +26,14 @@ Data flow::
 * Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, with which glibc
   hands freed memory back to the OS at once and takes it again for the next article:
   tagging then costs about 30% more CPU (measured: 2.7 s instead of 2.1 s for the same
-  200 pages).  ``ModelPlugin`` raises the threshold to ``TRIM_THRESHOLD`` in the
-  worker (``_relax_malloc_trim``), so a worker tags as fast as a local process.
+  200 pages).  Setting that variable also switches off glibc's *dynamic* mmap threshold,
+  so every block over 128 kB is an mmap of its own, paid for in page faults.
+  ``ModelPlugin`` therefore sets, in the worker (``_relax_malloc_trim``), the trim
+  threshold to ``TRIM_THRESHOLD`` and the mmap threshold to ``MMAP_THRESHOLD`` (the
+  ceiling glibc's dynamic threshold climbs to).  Measured on 700 pages: 1,044,585 minor
+  page faults and 2.50 s of system time as the nanny leaves it; 227,045 and 0.82 s with
+  the trim threshold alone; 84,920 and 0.42 s with both, as in a plain process (87,780
+  and 0.51 s).
 * A worker lost mid-run: the scheduler runs its tasks (and recomputes results it
   held) on the other workers.  A task whose workers die three times in a row is given
   up (Dask's ``allowed-failures``); the run then stops with an error (exit status 1),
@@ -57,7 +63,9 @@ CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler
 WINDOW_PER_THREAD = 4  # tasks in flight per worker thread (finished ones wait to be written in order)
 THREADS_REFRESH = 1.0  # seconds between two looks at the cluster's size
 TRIM_THRESHOLD = 64 << 20  # bytes of free heap glibc may keep in a worker (see the docstring)
-M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter
+MMAP_THRESHOLD = 32 << 20  # blocks from this size up get an mmap of their own (glibc's dynamic maximum)
+M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters
+M_MMAP_THRESHOLD = -3
 
 _MODELS: dict = {}  # in a worker process: model SHA-256 -> the loaded model
 _WARNINGS: dict = {}  # in a worker process: model SHA-256 -> what loading it warned of
@@ -92,9 +100,9 @@ def describe(client: Client) -> str:
 
 
 def _relax_malloc_trim() -> bool:
-    """Raise glibc's malloc trim threshold to ``TRIM_THRESHOLD`` when the environment
-    (Dask's nanny) set it lower; return whether it was raised (False where there is no
-    glibc ``mallopt``)."""
+    """When the environment (Dask's nanny) set glibc's malloc trim threshold below
+    ``TRIM_THRESHOLD``, raise it to that, and the mmap threshold to ``MMAP_THRESHOLD``;
+    return whether both were set (False where there is no glibc ``mallopt``)."""
     value = os.environ.get("MALLOC_TRIM_THRESHOLD_", "")
     if not value.isdigit() or int(value) >= TRIM_THRESHOLD:
         return False
@@ -102,7 +110,8 @@ def _relax_malloc_trim() -> bool:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
     except (OSError, AttributeError):
         return False
-    return mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    trimmed = mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and trimmed
 
 
 class ModelPlugin(WorkerPlugin):
