@@ -182,12 +182,19 @@ class ModelInfo:
     warnings: list
 
 
-def _describe_model(model_key: str) -> ModelInfo:
-    """Return the ``ModelInfo`` of this worker's model ``model_key`` (runs on a worker)."""
+def _worker_model(model_key: str):
+    """Return this worker's model ``model_key``; raises ``RuntimeError`` when its set-up
+    failed (runs on a worker)."""
     model = _MODELS.get(model_key)
     if model is None:
         raise RuntimeError(f"this worker has no newstag model {model_key[:16]}: "
                            "its set-up failed (see the worker's log)")
+    return model
+
+
+def _describe_model(model_key: str) -> ModelInfo:
+    """Return the ``ModelInfo`` of this worker's model ``model_key`` (runs on a worker)."""
+    model = _worker_model(model_key)
     return ModelInfo(list(model.topics), dict(getattr(model, "display_names", None) or {}),
                      list(_WARNINGS.get(model_key, [])))
 
@@ -203,10 +210,7 @@ def model_info(client: Client, model_key: str) -> ModelInfo:
 def tag_group(sources: list, model_key: str, format_name: str) -> list:
     """Return the ``FileResult`` of each of ``sources``, tagged by this worker's model
     ``model_key`` and serialised in ``format_name`` (runs on a worker)."""
-    model = _MODELS.get(model_key)
-    if model is None:
-        raise RuntimeError(f"this worker has no newstag model {model_key[:16]}: "
-                           "its set-up failed (see the worker's log)")
+    model = _worker_model(model_key)
     fmt = archive.make_format(format_name, model.topics)
     return [archive.tag_file(src, model, fmt) for src in sources]
 

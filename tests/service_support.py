@@ -2,9 +2,11 @@
 once per test run), and a check of responses against the service's own OpenAPI document."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import shutil
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +22,21 @@ DATA = Path(__file__).resolve().parent / "data"
 N_ARTICLES = 150  # of labels.csv's ~700: enough for real vocabulary, trains in ~2 s
 
 _trained: dict = {}
+
+
+@contextlib.contextmanager
+def serving(app):
+    """Serve ``app`` on a free loopback port, in a thread of this process; yield its base URL."""
+    from werkzeug.serving import make_server
+
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(10)
 
 
 def model_for_tests(folder: Path) -> Path:

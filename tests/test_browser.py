@@ -10,12 +10,11 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
 
-from service_support import ARTICLE, PAGE, ROOT, model_for_tests
+from service_support import ARTICLE, PAGE, ROOT, model_for_tests, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -41,20 +40,12 @@ def browser_available():
 @pytest.fixture(scope="module")
 def server(browser_available, tmp_path_factory):
     """The app on a free loopback port, in a thread of this process; yields its base URL."""
-    from werkzeug.serving import make_server
-
     from newstag.service import create_app
 
     model = model_for_tests(tmp_path_factory.mktemp("service-model"))
     app = create_app({"NEWSTAG_MODEL": str(model), "NEWSTAG_RELOAD_INTERVAL": 0})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}", app
-    finally:
-        httpd.shutdown()
-        thread.join(10)
+    with serving(app) as url:
+        yield url, app
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,10 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import threading
 
 import pytest
 
-from service_support import ROOT, model_for_tests
+from service_support import ROOT, model_for_tests, serving
 from test_browser import browser_available, driver  # noqa: F401 - the same browser fixtures
 from test_label import TOKEN, suggestion, write_suggestions
 
@@ -22,7 +21,6 @@ def server(browser_available, tmp_path_factory):  # noqa: F811
     """A labelling app on a free loopback port, in a thread of this process, over a copy
     of labels.csv; yields (base URL, the copy's folder)."""
     from newstag.service import create_app
-    from werkzeug.serving import make_server
 
     folder = tmp_path_factory.mktemp("label-browser")
     shutil.copy(ROOT / "labels.csv", folder / "labels.csv")
@@ -38,14 +36,8 @@ def server(browser_available, tmp_path_factory):  # noqa: F811
     app = create_app({"NEWSTAG_MODEL": str(model), "NEWSTAG_RELOAD_INTERVAL": 0, "NEWSTAG_LABELLING": True,
                       "NEWSTAG_LABELLING_TOKEN": TOKEN, "NEWSTAG_LABEL_QUEUE": str(folder / "suggestions.csv"),
                       "NEWSTAG_LABELS": str(folder / "labels.csv")})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}", folder
-    finally:
-        httpd.shutdown()
-        thread.join(10)
+    with serving(app) as url:
+        yield url, folder
 
 
 def new_rows(folder):

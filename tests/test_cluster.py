@@ -4,6 +4,7 @@ is killed, a worker lost mid-run, and the errors when the cluster cannot be used
 
 One real ``distributed.LocalCluster`` (2 worker processes, 1 thread each) serves the
 module; the lost-worker test kills one of its workers, so it runs last."""
+import contextlib
 import json
 import os
 import signal
@@ -77,6 +78,24 @@ def records(data: bytes) -> list:
 def parquet_rows(folder: Path) -> list:
     """Return the rows of the Parquet dataset ``folder`` as record dicts (pyarrow)."""
     return pq.read_table(folder).to_pylist()
+
+
+@contextlib.contextmanager
+def ctrl_c_after_parts(monkeypatch, n: int):
+    """Within the block, ``ParquetOutput.append`` raises KeyboardInterrupt (as Ctrl-C
+    would) instead of taking its (n+1)th file result."""
+    real = archive.ParquetOutput.append
+    calls = {"n": 0}
+
+    def append(self, result):
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        real(self, result)
+
+    with monkeypatch.context() as m:
+        m.setattr(archive.ParquetOutput, "append", append)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -174,17 +193,7 @@ def test_parquet_opens_in_pandas(parquet_runs, many_expected):
 def test_parquet_refuses_another_run_and_restarts(model_path, tmp_path, monkeypatch):
     out = tmp_path / "tags"
     monkeypatch.setattr(archive, "GROUP_FILES", 1)
-    real = archive.ParquetOutput.append
-    calls = {"n": 0}
-
-    def append(self, result):  # Ctrl-C once 2 parts are written
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        calls["n"] += 1
-        real(self, result)
-
-    with monkeypatch.context() as m:
-        m.setattr(archive.ParquetOutput, "append", append)
+    with ctrl_c_after_parts(monkeypatch, 2):
         stopped = run_tag(model_path, PAGES, "--format", "parquet", "-o", out)
     assert stopped.exit_code == 130 and not out.exists()
     assert sorted(p.name for p in Path(str(out) + ".part").glob("part-*")) == ["part-00000.parquet", "part-00001.parquet"]
@@ -209,17 +218,7 @@ def test_parquet_resume_reports_failures_in_written_parts(model_path, tmp_path, 
         (pages / page.name).write_bytes(page.read_bytes())
     out = tmp_path / "tags"
     monkeypatch.setattr(archive, "GROUP_FILES", 2)  # part 0: the bad file and one page
-    real = archive.ParquetOutput.append
-    calls = {"n": 0}
-
-    def append(self, result):  # Ctrl-C once part 0 is written
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        calls["n"] += 1
-        real(self, result)
-
-    with monkeypatch.context() as m:
-        m.setattr(archive.ParquetOutput, "append", append)
+    with ctrl_c_after_parts(monkeypatch, 2):  # part 0 holds 2 files
         assert run_tag(model_path, pages, "--format", "parquet", "-o", out).exit_code == 130
     resumed = run_tag(model_path, pages, "--format", "parquet", "-o", out)
     assert resumed.exit_code == 1, resumed.stderr  # the failure counts, though not tagged again

@@ -127,6 +127,14 @@ def closest(name: str, names) -> str:
     return match[0] if match else ""
 
 
+def unknown_topic(where: str, name: str, names, hint: str = "") -> str:
+    """Return the problem line for the undeclared topic ``name`` at ``where``: the closest
+    declared topic, all of them, and ``hint`` (what else the field may hold), if given."""
+    tail = f"; {hint}" if hint else ""
+    return (f"{where}, field labels: unknown topic {name!r} (closest declared topic: {closest(name, names)!r}; "
+            f"declared: {', '.join(names)}{tail})")
+
+
 def read_labels(path, topics_path=None) -> LabelSet:
     """Read and validate labels.csv; return a ``LabelSet``.
 
@@ -157,11 +165,7 @@ def read_labels(path, topics_path=None) -> LabelSet:
             problems.append(f"{where}, field text: empty")
             continue
         labels, unknown = parse_label_field(row.get("labels") or "", names)
-        for name in unknown:
-            problems.append(
-                f"{where}, field labels: unknown topic {name!r} (closest declared topic: {closest(name, names)!r}; "
-                f"declared: {', '.join(names)}; declare new topics in topics.csv)"
-            )
+        problems += [unknown_topic(where, name, names, "declare new topics in topics.csv") for name in unknown]
         if unknown:
             continue
         key = normalize(text)
@@ -273,11 +277,7 @@ def append_rows(path, rows, topics_path=None) -> AppendResult:
             problems.append(f"new row {i}, field text: empty")
             continue
         _, unknown = parse_label_field(row.get("labels") or "", names)
-        for name in unknown:
-            problems.append(
-                f"new row {i}, field labels: unknown topic {name!r} (closest declared topic: "
-                f"{closest(name, names)!r}; declared: {', '.join(names)})"
-            )
+        problems += [unknown_topic(f"new row {i}", name, names) for name in unknown]
     if problems:
         raise LabelsError(problems)
     with _FileLock(path):

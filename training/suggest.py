@@ -48,7 +48,7 @@ from newstag.model.atomic import write_atomically
 from newstag.model.classifier import combine_scores
 from newstag.model.normalize import normalize
 
-from .labels import LabelsError, append_rows, closest, labelled_keys, read_labels, read_topics, topics_path_for
+from .labels import LabelsError, append_rows, labelled_keys, read_labels, read_topics, topics_path_for, unknown_topic
 
 #: The columns of a suggestions CSV, in order.
 SUGGEST_COLUMNS = ("text", "labels", "guess", "scores", "source", "article_title", "article", "reason", "before", "after")
@@ -586,6 +586,10 @@ def read_filled(paths, topics, labelled=None, labelled_by=None, today=None) -> F
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     names = list(topics)
+
+    def shown(labels):  # as labels.csv writes them, or "none"
+        return ";".join(n for n in names if n in labels) or NONE_WORD
+
     labelled = labelled or {}
     who = labelled_by or default_labeller()
     day = (today or _dt.date.today()).isoformat()
@@ -613,29 +617,22 @@ def read_filled(paths, topics, labelled=None, labelled_by=None, today=None) -> F
                                 f"write either {NONE_WORD!r} or topics")
                 continue
             unknown = [p for p in chosen if p not in names]
-            for name in unknown:
-                problems.append(
-                    f"{where}, field labels: unknown topic {name!r} (closest declared topic: "
-                    f"{closest(name, names)!r}; declared: {', '.join(names)}; or {NONE_WORD!r} for no topic)"
-                )
+            problems += [unknown_topic(where, name, names, f"or {NONE_WORD!r} for no topic") for name in unknown]
             if unknown:
                 continue
             labels = frozenset(chosen)
             key = normalize(text)
-            shown = ";".join(n for n in names if n in labels) or NONE_WORD
-            if key in labelled:
-                old = frozenset(p.strip() for p in labelled[key].replace("；", ";").split(";") if p.strip())
-                if old != labels:
-                    problems.append(f"{where}, field labels: the same paragraph is in labels.csv with labels "
-                                    f"{(';'.join(n for n in names if n in old) or NONE_WORD)!r}, here {shown!r}")
+            if key in labelled or key in seen:
+                if key in labelled:
+                    old = frozenset(p.strip() for p in labelled[key].replace("；", ";").split(";") if p.strip())
+                    clash = (f"the same paragraph is in labels.csv with labels {shown(old)!r}, "
+                             f"here {shown(labels)!r}")
                 else:
-                    filled.repeated += 1
-                continue
-            if key in seen:
-                first, old = seen[key]
+                    first, old = seen[key]
+                    clash = (f"the same paragraph as {first} with other labels "
+                             f"({shown(old)!r} there, {shown(labels)!r} here)")
                 if old != labels:
-                    problems.append(f"{where}, field labels: the same paragraph as {first} with other labels "
-                                    f"({(';'.join(n for n in names if n in old) or NONE_WORD)!r} there, {shown!r} here)")
+                    problems.append(f"{where}, field labels: {clash}")
                 else:
                     filled.repeated += 1
                 continue
